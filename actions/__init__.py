@@ -1,0 +1,1 @@
+"""rasa-sdk custom actions: answer from the knowledge base, clarify, or say the bot cannot help."""

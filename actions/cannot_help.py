@@ -1,0 +1,57 @@
+"""Says honestly that the bot cannot help, and how to reach a person."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import FAILURE_SLOT, failure_count
+from actions.knowledge_access import KnowledgeAccess, knowledge_access
+
+
+def say_cannot_help(
+    dispatcher: CollectingDispatcher, tracker: Tracker, access: KnowledgeAccess
+) -> List[EventType]:
+    """The honest failure: an apology, the shop's contact channels, one more failure counted."""
+    dispatcher.utter_message(response="utter_cannot_help")
+    contact = access.contact_text()
+    if contact:
+        dispatcher.utter_message(text=contact)
+    return [SlotSet(FAILURE_SLOT, float(failure_count(tracker) + 1))]
+
+
+class ActionCannotHelp(Action):
+    """For questions outside the shop's service, and when no suggestion fitted."""
+
+    def name(self) -> str:
+        return "action_cannot_help"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        return say_cannot_help(dispatcher, tracker, knowledge_access())
+
+
+class ActionHumanContact(Action):
+    """For requests for a person and complaints: acknowledge, then give the human channels.
+
+    The live handoff queue is not part of the product yet, so the bot does not
+    pretend to transfer: it tells the customer where people answer.
+    """
+
+    def name(self) -> str:
+        return "action_human_contact"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        lead = "utter_complaint_ack" if intent == "complaint" else "utter_human_contact"
+        dispatcher.utter_message(response=lead)
+        contact = knowledge_access().contact_text()
+        if contact:
+            dispatcher.utter_message(text=contact)
+        return []

@@ -1,0 +1,59 @@
+"""Names shared by the actions and domain.yml, and small readers of the tracker."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+FAILURE_SLOT = "failure_count"
+FAQ_KEY_ENTITY = "faq_key"
+FAQ_INTENT = "faq"
+# entities an answer variant may use; the same names are slots, so a value
+# given earlier in the conversation is remembered
+CONTEXT_ENTITIES = ("order_number", "phone_number", "product")
+
+
+def failure_count(tracker: Tracker) -> int:
+    """Consecutive turns the bot could not help with."""
+    value = tracker.get_slot(FAILURE_SLOT)
+    return int(value or 0)
+
+
+def known_entities(tracker: Tracker) -> Dict[str, str]:
+    """Entity values from this message, falling back to what earlier turns set."""
+    values: Dict[str, str] = {}
+    for name in CONTEXT_ENTITIES:
+        slot = tracker.get_slot(name)
+        if slot:
+            values[name] = str(slot)
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") in CONTEXT_ENTITIES and entity.get("value"):
+            values[entity["entity"]] = str(entity["value"])
+    return values
+
+
+def chosen_faq_key(tracker: Tracker) -> Optional[str]:
+    """The entry the customer picked with a button, or the one NLU selected."""
+    picked = next(tracker.get_latest_entity_values(FAQ_KEY_ENTITY), None)
+    if picked:
+        return str(picked)
+    selector = (tracker.latest_message.get("response_selector") or {}).get(FAQ_INTENT) or {}
+    response_key = (selector.get("response") or {}).get("intent_response_key") or ""
+    prefix = f"{FAQ_INTENT}/"
+    return response_key[len(prefix):] if response_key.startswith(prefix) else None
+
+
+def ranked_faq_keys(tracker: Tracker, min_confidence: float) -> List[str]:
+    """FAQ keys from the classifier's ranking of this message, most likely first."""
+    keys = []
+    for item in tracker.latest_message.get("intent_ranking") or []:
+        response_key: Any = item.get("intent_response_key") or ""
+        if response_key.startswith(f"{FAQ_INTENT}/") and item.get("confidence", 0) >= min_confidence:
+            keys.append(response_key.split("/", 1)[1])
+    return keys
+
+
+def faq_button(key: str, title: str) -> Dict[str, str]:
+    """A button that asks for one entry, whatever words the customer would use."""
+    return {"title": title, "payload": f'/{FAQ_INTENT}{{"{FAQ_KEY_ENTITY}":"{key}"}}'}

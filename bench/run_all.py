@@ -1,0 +1,22 @@
+"""`make bench`: every benchmark in turn; figures go to stdout (copied into docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import platform
+
+from bench import search_quality, server_speed, shop_nlu, smp2017
+
+
+def main() -> None:
+    """Runs the benchmarks from cheapest to most expensive."""
+    import os
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    search_quality.main()
+    shop_nlu.main()
+    server_speed.main()
+    smp2017.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The shop's NLU at full training on the held-out split, and the measurements behind the thresholds.
+
+Run: `make bench` (all) or `.venv/bin/python -m bench.shop_nlu`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+from rasa.shared.nlu.training_data.loading import load_data
+
+from evaluation.metrics import score
+from evaluation.rasa_nlu import classifier_label, parse_all, train_nlu
+from evaluation.split import Example, split_training_data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+UNCLEAR = ROOT / "evaluation" / "unclear_messages.txt"
+THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
+AMBIGUITY = [0.0, 0.02, 0.05, 0.1]
+
+
+def unclear_messages() -> List[str]:
+    """Messages that should lead to clarification or an honest "cannot help", never an answer."""
+    lines = UNCLEAR.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _top_two(parse: Dict[str, Any]) -> List[float]:
+    ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+    confidences = [r["confidence"] for r in ranking[:2]]
+    return confidences + [0.0] * (2 - len(confidences))
+
+
+def _unsure(parse: Dict[str, Any], threshold: float, ambiguity: float) -> bool:
+    first, second = _top_two(parse)
+    return first < threshold or first - second < ambiguity
+
+
+def threshold_table(
+    held_out: Sequence[Example], parses: Sequence[Dict[str, Any]],
+    unclear_parses: Sequence[Dict[str, Any]],
+) -> List[Dict[str, float]]:
+    """For each (threshold, ambiguity): shares of held-out messages answered right, wrong or
+    sent to clarification, the share of unclear messages handled safely (clarified or out of
+    scope), and the objective `right - 2*wrong` over both sets (a wrong answer costs more than a question).
+    """
+    rows = []
+    for t in THRESHOLDS:
+        for a in AMBIGUITY:
+            right = wrong = unsure = 0
+            for example, parse in zip(held_out, parses, strict=True):
+                if _unsure(parse, t, a):
+                    unsure += 1
+                elif classifier_label(parse) == example.label:
+                    right += 1
+                else:
+                    wrong += 1
+            safe = sum(
+                1 for p in unclear_parses if _unsure(p, t, a) or classifier_label(p) == "out_of_scope"
+            )
+            n, m = len(held_out), len(unclear_parses)
+            rows.append(
+                {"threshold": t, "ambiguity": a, "right": right / n, "wrong": wrong / n,
+                 "clarify": unsure / n, "unclear_safe": safe / m,
+                 "objective": (right + safe - 2 * (wrong + m - safe)) / (n + m)}
+            )
+    return rows
+
+
+def main() -> Dict[str, Any]:
+    """Trains on 80%, scores on the held-out 20%, prints the figures."""
+    data = load_data(str(ROOT / "data" / "nlu"))
+    train, held_out = split_training_data(data, test_fraction=0.2)
+    unclear = unclear_messages()
+    with tempfile.TemporaryDirectory() as work:
+        trained = train_nlu(train, Path(work))
+        parses = parse_all(trained.model_path, [e.text for e in held_out] + unclear)
+    parses, unclear_parses = parses[: len(held_out)], parses[len(held_out):]
+    gold = [e.label for e in held_out]
+    scores = score(gold, [classifier_label(p) for p in parses])
+    print("== Shop NLU, held-out split (seed 42, 20%), full config.yml ==")
+    print(f"train examples {len(train.intent_examples)} (+ knowledge-base questions and paraphrases), "
+          f"held-out {scores.n}, labels {len(set(gold))}")
+    print(f"training time {trained.seconds:.1f} s")
+    print(f"accuracy {scores.accuracy:.3f}  macro-F1 {scores.macro_f1:.3f}")
+    print("worst labels (F1, support):")
+    for label, f1, support in scores.worst:
+        print(f"  {label:<40} {f1:.2f}  {support}")
+    print("most frequent confusions (gold -> predicted, count):")
+    for g, p, c in scores.confusions:
+        print(f"  {g} -> {p}  {c}")
+    print(f"fallback thresholds: held-out messages (right / wrong / clarify) and {len(unclear)} unclear "
+          "messages (share clarified or out of scope); objective = right - 2*wrong over both")
+    print("  threshold ambiguity  right  wrong  clarify  unclear_safe  objective")
+    table = threshold_table(held_out, parses, unclear_parses)
+    for row in table:
+        print(
+            f"  {row['threshold']:>9.2f} {row['ambiguity']:>9.2f}  {row['right']:.3f}  "
+            f"{row['wrong']:.3f}  {row['clarify']:.3f}    {row['unclear_safe']:.3f}"
+            f"       {row['objective']:.3f}"
+        )
+    best = max(table, key=lambda r: r["objective"])
+    print(f"best: threshold {best['threshold']}, ambiguity_threshold {best['ambiguity']}")
+    return {"scores": scores, "train_seconds": trained.seconds, "thresholds": table, "best": best}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The running product: settings, process supervision, and the terminal chat client."""

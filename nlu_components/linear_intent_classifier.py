@@ -1,0 +1,294 @@
+"""A fast sparse linear intent classifier that understands retrieval intents.
+
+Rasa's own `LogisticRegressionClassifier` trains on base intents only, so every
+`faq/<key>` example would collapse into one `faq` label. This component trains
+on the full retrieval key instead, and reports its prediction the way Rasa's
+`ResponseSelector` does (`response_selector.faq.response.intent_response_key`),
+so actions and `rasa test` read it through the usual fields without a second,
+slow TensorFlow model.
+
+Optionally it blends in the intent probabilities of a `DIETClassifier` that runs
+earlier in the pipeline: DIET sees base intents (`faq`, `greet`, ...), this
+model splits `faq` into its entries, and the blend is a proper mixture:
+`p(faq/k) = (1 - w) * p_lin(faq/k) + w * p_diet(faq) * p_lin(faq/k | faq)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    RESPONSE_IDENTIFIER_DELIMITER,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_SELECTOR = "response_selector"
+MODEL_FILE = "linear_model.npz"
+LABELS_FILE = "labels.json"
+
+
+def _split_label(label: str) -> tuple[str, Optional[str]]:
+    """`faq/refund_time` -> (`faq`, `faq/refund_time`); `greet` -> (`greet`, None)."""
+    if RESPONSE_IDENTIFIER_DELIMITER in label:
+        return label.split(RESPONSE_IDENTIFIER_DELIMITER, 1)[0], label
+    return label, None
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Logistic regression on TF-IDF weighted sparse features, retrieval-aware."""
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        """Needs sparse sentence features from a featurizer."""
+        return [Featurizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Defaults; every key can be set in `config.yml`."""
+        return {
+            # inverse regularisation strength of the logistic regression
+            "C": 30.0,
+            "max_iter": 1000,
+            # weight of an earlier DIETClassifier's intent ranking in the blend;
+            # 0 ignores DIET
+            "diet_weight": 0.0,
+            # how many entries `intent_ranking` reports
+            "ranking_length": 10,
+            "random_state": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        labels: Optional[List[str]] = None,
+        idf: Optional[np.ndarray] = None,
+        coef: Optional[np.ndarray] = None,
+        intercept: Optional[np.ndarray] = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.labels = labels or []
+        self.idf = idf
+        self.coef = coef
+        self.intercept = intercept
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
+        """Creates an untrained component."""
+        return cls(config, model_storage, resource)
+
+    # features ---------------------------------------------------------------
+
+    @staticmethod
+    def _raw_features(messages: List[Message]) -> sp.csr_matrix:
+        rows = []
+        for message in messages:
+            _, sentence = message.get_sparse_features(TEXT)
+            if sentence is None:
+                raise ValueError(
+                    "LinearIntentClassifier needs sparse features: put a "
+                    "CountVectorsFeaturizer before it in config.yml."
+                )
+            rows.append(sp.csr_matrix(sentence.features))
+        return sp.vstack(rows).tocsr()
+
+    def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF times IDF, L2-normalised, as sklearn's TfidfTransformer."""
+        tf = counts.astype(np.float64)
+        tf.data = 1.0 + np.log(np.maximum(tf.data, 1e-12))
+        weighted = tf.multiply(self.idf.reshape(1, -1)).tocsr()
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+        norms[norms == 0] = 1.0
+        return sp.diags(1.0 / norms) @ weighted
+
+    # training ---------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fits the model on every example with an intent."""
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [
+            e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)
+        ]
+        if not examples:
+            logger.debug("No intent examples: LinearIntentClassifier not trained.")
+            return self._resource
+        y = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
+        counts = self._raw_features(examples)
+        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+        n = counts.shape[0]
+        self.idf = np.log((1 + n) / (1 + document_frequency)) + 1.0
+        model = LogisticRegression(
+            C=self.config["C"],
+            max_iter=self.config["max_iter"],
+            random_state=self.config["random_state"],
+        )
+        model.fit(self._weighted(counts), y)
+        self.labels = [str(label) for label in model.classes_]
+        self.coef = model.coef_
+        self.intercept = model.intercept_
+        if len(self.labels) == 2:
+            # sklearn keeps one row for two classes; make it an explicit softmax
+            self.coef = np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
+            self.intercept = np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
+        self.persist()
+        return self._resource
+
+    # prediction -------------------------------------------------------------
+
+    def _probabilities(self, messages: List[Message]) -> np.ndarray:
+        scores = self._weighted(self._raw_features(messages)) @ self.coef.T
+        scores = np.asarray(scores) + self.intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def _blend_with_diet(self, message: Message, probs: np.ndarray) -> np.ndarray:
+        weight = float(self.config["diet_weight"])
+        diet_ranking = message.get(INTENT_RANKING_KEY) or []
+        if weight <= 0 or not diet_ranking:
+            return probs
+        diet = {r["name"]: float(r[PREDICTED_CONFIDENCE_KEY]) for r in diet_ranking}
+        base_of = [_split_label(label)[0] for label in self.labels]
+        base_mass: Dict[str, float] = {}
+        for base, p in zip(base_of, probs, strict=False):
+            base_mass[base] = base_mass.get(base, 0.0) + p
+        diet_part = np.array(
+            [
+                diet.get(base, 0.0) * p / base_mass[base] if base_mass[base] else 0.0
+                for base, p in zip(base_of, probs, strict=False)
+            ]
+        )
+        return (1 - weight) * probs + weight * diet_part
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Sets `intent`, `intent_ranking` and, for retrieval intents, `response_selector`."""
+        if self.coef is None or not messages:
+            return messages
+        all_probs = self._probabilities(messages)
+        for message, probs in zip(messages, all_probs, strict=False):
+            probs = self._blend_with_diet(message, probs)
+            order = np.argsort(-probs)
+            ranking = []
+            for index in order[: max(self.config["ranking_length"], 1)]:
+                name, response_key = _split_label(self.labels[index])
+                entry = {"name": name, PREDICTED_CONFIDENCE_KEY: float(probs[index])}
+                if response_key:
+                    entry[INTENT_RESPONSE_KEY] = response_key
+                ranking.append(entry)
+            top = ranking[0]
+            message.set(
+                INTENT,
+                {"name": top["name"], PREDICTED_CONFIDENCE_KEY: top[PREDICTED_CONFIDENCE_KEY]},
+                add_to_output=True,
+            )
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            self._set_response_selector(message, ranking)
+        return messages
+
+    @staticmethod
+    def _set_response_selector(message: Message, ranking: List[Dict[str, Any]]) -> None:
+        """Mirrors ResponseSelector's output for each retrieval intent in the ranking."""
+        selector: Dict[str, Any] = {}
+        for entry in ranking:
+            key = entry.get(INTENT_RESPONSE_KEY)
+            if not key:
+                continue
+            retrieval_intent = entry["name"]
+            block = selector.setdefault(
+                retrieval_intent,
+                {
+                    "response": {
+                        INTENT_RESPONSE_KEY: key,
+                        PREDICTED_CONFIDENCE_KEY: entry[PREDICTED_CONFIDENCE_KEY],
+                        "responses": None,
+                        "utter_action": f"utter_{key}",
+                    },
+                    "ranking": [],
+                },
+            )
+            block["ranking"].append(
+                {
+                    INTENT_RESPONSE_KEY: key,
+                    PREDICTED_CONFIDENCE_KEY: entry[PREDICTED_CONFIDENCE_KEY],
+                }
+            )
+        if selector:
+            selector["all_retrieval_intents"] = sorted(selector)
+            message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing downstream needs this component's predictions during training."""
+        return training_data
+
+    # persistence ------------------------------------------------------------
+
+    def persist(self) -> None:
+        """Stores plain arrays and a JSON label list: no pickles in the model."""
+        with self._model_storage.write_to(self._resource) as directory:
+            np.savez(
+                directory / MODEL_FILE,
+                idf=self.idf,
+                coef=self.coef,
+                intercept=self.intercept,
+            )
+            (directory / LABELS_FILE).write_text(
+                json.dumps(self.labels, ensure_ascii=False), encoding="utf-8"
+            )
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        """Loads a trained component, or an untrained one if nothing was stored."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                arrays = np.load(directory / MODEL_FILE)
+                labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+                return cls(
+                    config,
+                    model_storage,
+                    resource,
+                    labels=labels,
+                    idf=arrays["idf"],
+                    coef=arrays["coef"],
+                    intercept=arrays["intercept"],
+                )
+        except (ValueError, FileNotFoundError):
+            logger.debug("LinearIntentClassifier: no trained model in storage.")
+            return cls.create(config, model_storage, resource, execution_context)
