@@ -56,7 +56,12 @@ def _split_label(label: str) -> tuple[str, Optional[str]]:
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
 class LinearIntentClassifier(IntentClassifier, GraphComponent):
-    """Logistic regression on TF-IDF weighted sparse features, retrieval-aware."""
+    """Linear SVM on TF-IDF weighted sparse features, retrieval-aware.
+
+    Confidences are a softmax over the SVM's scores, with one temperature
+    fitted on cross-validated scores so that they behave like probabilities
+    (the FallbackClassifier thresholds are measured on them).
+    """
 
     @classmethod
     def required_components(cls) -> List[type]:
@@ -67,9 +72,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         """Defaults; every key can be set in `config.yml`."""
         return {
-            # inverse regularisation strength of the logistic regression
-            "C": 30.0,
-            "max_iter": 1000,
+            # inverse regularisation strength of the linear SVM
+            "C": 1.0,
+            "max_iter": 5000,
+            # folds of the cross-validation that fits the softmax temperature
+            "calibration_folds": 3,
             # weight of an earlier DIETClassifier's intent ranking in the blend;
             # 0 ignores DIET
             "diet_weight": 0.0,
@@ -87,6 +94,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         idf: Optional[np.ndarray] = None,
         coef: Optional[np.ndarray] = None,
         intercept: Optional[np.ndarray] = None,
+        temperature: float = 1.0,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -95,6 +103,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.idf = idf
         self.coef = coef
         self.intercept = intercept
+        self.temperature = temperature
 
     @classmethod
     def create(
@@ -135,40 +144,80 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the model on every example with an intent."""
-        from sklearn.linear_model import LogisticRegression
-
         examples = [
             e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)
         ]
         if not examples:
             logger.debug("No intent examples: LinearIntentClassifier not trained.")
             return self._resource
-        y = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
+        y = np.array([e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples])
         counts = self._raw_features(examples)
         document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
         n = counts.shape[0]
         self.idf = np.log((1 + n) / (1 + document_frequency)) + 1.0
-        model = LogisticRegression(
+        features = self._weighted(counts)
+        model = self._svm().fit(features, y)
+        self.labels = [str(label) for label in model.classes_]
+        self.coef, self.intercept = self._scores_as_rows(model)
+        self.temperature = self._fit_temperature(features, y)
+        self.persist()
+        return self._resource
+
+    def _svm(self) -> Any:
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(
             C=self.config["C"],
             max_iter=self.config["max_iter"],
             random_state=self.config["random_state"],
         )
-        model.fit(self._weighted(counts), y)
-        self.labels = [str(label) for label in model.classes_]
-        self.coef = model.coef_
-        self.intercept = model.intercept_
-        if len(self.labels) == 2:
-            # sklearn keeps one row for two classes; make it an explicit softmax
-            self.coef = np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
-            self.intercept = np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
-        self.persist()
-        return self._resource
+
+    @staticmethod
+    def _scores_as_rows(model: Any) -> tuple[np.ndarray, np.ndarray]:
+        """One weight row per label, also for two labels (sklearn keeps one row then)."""
+        if len(model.classes_) == 2:
+            return (
+                np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2]),
+                np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2]),
+            )
+        return model.coef_, model.intercept_
+
+    def _fit_temperature(self, features: sp.csr_matrix, y: np.ndarray) -> float:
+        """The softmax temperature that minimises log-loss on cross-validated SVM scores."""
+        from scipy.optimize import minimize_scalar
+        from sklearn.model_selection import StratifiedKFold
+
+        label_index = {label: i for i, label in enumerate(self.labels)}
+        folds = int(self.config["calibration_folds"])
+        _, label_counts = np.unique(y, return_counts=True)
+        if folds < 2 or label_counts.min() < folds:
+            return 1.0
+        scores, gold = [], []
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.config["random_state"])
+        for train_idx, test_idx in splitter.split(features, y):
+            fold_model = self._svm().fit(features[train_idx], y[train_idx])
+            coef, intercept = self._scores_as_rows(fold_model)
+            fold_scores = np.full((len(test_idx), len(self.labels)), -1e3)
+            columns = [label_index[str(label)] for label in fold_model.classes_]
+            fold_scores[:, columns] = np.asarray(features[test_idx] @ coef.T) + intercept
+            scores.append(fold_scores)
+            gold.extend(label_index[str(label)] for label in y[test_idx])
+        all_scores, gold_idx = np.vstack(scores), np.array(gold)
+
+        def log_loss(log_t: float) -> float:
+            z = all_scores / np.exp(log_t)
+            z = z - z.max(axis=1, keepdims=True)
+            log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            return float(-log_p[np.arange(len(gold_idx)), gold_idx].mean())
+
+        best = minimize_scalar(log_loss, bounds=(np.log(0.01), np.log(10.0)), method="bounded")
+        return float(np.exp(best.x))
 
     # prediction -------------------------------------------------------------
 
     def _probabilities(self, messages: List[Message]) -> np.ndarray:
         scores = self._weighted(self._raw_features(messages)) @ self.coef.T
-        scores = np.asarray(scores) + self.intercept
+        scores = (np.asarray(scores) + self.intercept) / self.temperature
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -261,6 +310,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 idf=self.idf,
                 coef=self.coef,
                 intercept=self.intercept,
+                temperature=np.array(self.temperature),
             )
             (directory / LABELS_FILE).write_text(
                 json.dumps(self.labels, ensure_ascii=False), encoding="utf-8"
@@ -288,6 +338,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     idf=arrays["idf"],
                     coef=arrays["coef"],
                     intercept=arrays["intercept"],
+                    temperature=float(arrays["temperature"]),
                 )
         except (ValueError, FileNotFoundError):
             logger.debug("LinearIntentClassifier: no trained model in storage.")
