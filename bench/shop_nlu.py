@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 UNCLEAR = ROOT / "evaluation" / "unclear_messages.txt"
 THRESHOLDS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 AMBIGUITY = [0.0, 0.02, 0.05, 0.1]
+# pipeline variants measured beside config.yml: (what changes, overrides by component)
+VARIANTS = [
+    ("linear classifier alone (diet_weight 0)", {"LinearIntentClassifier": {"diet_weight": 0.0}}),
+    ("DIET on words and character n-grams", {"DIETClassifier": {"featurizers": []}}),
+    ("DIET 40 epochs", {"DIETClassifier": {"epochs": 40}}),
+]
 
 
 def unclear_messages() -> List[str]:
@@ -105,7 +111,24 @@ def main() -> Dict[str, Any]:
         )
     best = max(table, key=lambda r: r["objective"])
     print(f"best: threshold {best['threshold']}, ambiguity_threshold {best['ambiguity']}")
-    return {"scores": scores, "train_seconds": trained.seconds, "thresholds": table, "best": best}
+    variants = compare_variants(train, held_out)
+    return {"scores": scores, "train_seconds": trained.seconds, "thresholds": table, "best": best,
+            "variants": variants}
+
+
+def compare_variants(train: Any, held_out: Sequence[Example]) -> List[Dict[str, Any]]:
+    """Held-out accuracy, macro-F1 and training time of each pipeline variant in VARIANTS."""
+    print("pipeline variants (same split): accuracy  macro-F1  training s")
+    rows = []
+    for name, overrides in VARIANTS:
+        with tempfile.TemporaryDirectory() as work:
+            trained = train_nlu(train, Path(work), overrides=overrides)
+            parses = parse_all(trained.model_path, [e.text for e in held_out])
+        scores = score([e.label for e in held_out], [classifier_label(p) for p in parses])
+        rows.append({"variant": name, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
+                     "train_seconds": trained.seconds})
+        print(f"  {name:<45} {scores.accuracy:.3f}     {scores.macro_f1:.3f}     {trained.seconds:.1f}")
+    return rows
 
 
 if __name__ == "__main__":
