@@ -31,11 +31,22 @@ class TrainedNlu:
     seconds: float
 
 
-def write_config(base_config: Path, out: Path, overrides: Optional[Dict[str, Dict[str, Any]]]) -> Path:
-    """A copy of `config.yml` with some components' settings changed (e.g. fewer DIET epochs)."""
+def write_config(
+    base_config: Path, out: Path, overrides: Optional[Dict[str, Dict[str, Any]]],
+    knowledge_base: bool = True,
+) -> Path:
+    """A copy of `config.yml` with some components' settings changed (e.g. fewer DIET epochs).
+
+    `knowledge_base=False` drops the importer that adds the shop's knowledge-base
+    paraphrases, for training on other data (SMP2017).
+    """
     import yaml
 
     config = yaml.safe_load(base_config.read_text(encoding="utf-8"))
+    if not knowledge_base:
+        config["importers"] = [
+            i for i in config.get("importers") or [] if not i["name"].endswith("KnowledgeBaseImporter")
+        ]
     for component in config["pipeline"]:
         short_name = component["name"].rsplit(".", 1)[-1]
         component.update((overrides or {}).get(short_name, {}))
@@ -48,6 +59,7 @@ def train_nlu(
     work_dir: Path,
     config: Path = PROJECT_ROOT / "config.yml",
     overrides: Optional[Dict[str, Dict[str, Any]]] = None,
+    knowledge_base: bool = True,
 ) -> TrainedNlu:
     """Writes the data as Rasa YAML and runs Rasa's own NLU training on it."""
     from rasa.model_training import train_nlu as rasa_train_nlu
@@ -55,7 +67,7 @@ def train_nlu(
     work_dir.mkdir(parents=True, exist_ok=True)
     nlu_file = work_dir / "nlu.yml"
     nlu_file.write_text(data.nlu_as_yaml(), encoding="utf-8")
-    config_file = write_config(config, work_dir / "config.yml", overrides)
+    config_file = write_config(config, work_dir / "config.yml", overrides, knowledge_base)
     quiet_rasa_logs()
     started = time.perf_counter()
     model = rasa_train_nlu(
