@@ -27,7 +27,7 @@ PLATEAU = 0.005
 VARIANTS = [
     ("linear classifier alone (diet_weight 0)", {"LinearIntentClassifier": {"diet_weight": 0.0}}),
     ("DIET on words and character n-grams", {"DIETClassifier": {"featurizers": []}}),
-    ("DIET 40 epochs", {"DIETClassifier": {"epochs": 40}}),
+    ("DIET blended at weight 0.5", {"LinearIntentClassifier": {"diet_weight": 0.5}}),
 ]
 
 
