@@ -1,4 +1,4 @@
-"""A fast sparse linear intent classifier that understands retrieval intents.
+"""A fast sparse linear intent classifier (linear SVM, calibrated) that understands retrieval intents.
 
 Rasa's own `LogisticRegressionClassifier` trains on base intents only, so every
 `faq/<key>` example would collapse into one `faq` label. This component trains

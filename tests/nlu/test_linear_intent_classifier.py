@@ -1,0 +1,80 @@
+"""The sparse linear intent classifier as a Rasa graph component: training, confidences, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    INTENT,
+    INTENT_RESPONSE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.linear_intent_classifier import LinearIntentClassifier
+
+# three labels, each recognisable by its own feature column (plus noise columns)
+LABELS = ["faq/refund_time", "faq/refund_route", "greet"]
+
+
+def _message(label: str, rng: np.random.Generator, with_label: bool = True) -> Message:
+    row = rng.integers(0, 2, size=12).astype(float)
+    row[LABELS.index(label)] = 3.0
+    data = {TEXT: label}
+    if with_label:
+        base, _, _ = label.partition("/")
+        data[INTENT] = base
+        if "/" in label:
+            data[INTENT_RESPONSE_KEY] = label
+    message = Message(data=data)
+    message.add_features(Features(sp.coo_matrix(row), FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    return message
+
+
+@pytest.fixture
+def trained(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("linear")
+    context = ExecutionContext(GraphSchema({}), "test")
+    classifier = LinearIntentClassifier.create({}, storage, resource, context)
+    rng = np.random.default_rng(0)
+    examples = [_message(label, rng) for label in LABELS for _ in range(10)]
+    classifier.train(TrainingData(training_examples=examples))
+    return classifier, storage, resource, context
+
+
+def test_full_retrieval_keys_are_predicted_with_probabilities(trained):
+    classifier, *_ = trained
+    rng = np.random.default_rng(1)
+    for label in LABELS:
+        [message] = classifier.process([_message(label, rng, with_label=False)])
+        ranking = message.get("intent_ranking")
+        top = ranking[0]
+        assert (top.get(INTENT_RESPONSE_KEY) or top["name"]) == label
+        assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+        if "/" in label:
+            selected = message.get("response_selector")["faq"]["response"]
+            assert selected[INTENT_RESPONSE_KEY] == label
+
+
+def test_the_softmax_temperature_is_fitted_not_left_at_one(trained):
+    classifier, *_ = trained
+    assert classifier.temperature > 0 and classifier.temperature != pytest.approx(1.0)
+
+
+def test_a_loaded_model_predicts_what_the_trained_one_did(trained):
+    classifier, storage, resource, context = trained
+    loaded = LinearIntentClassifier.load({}, storage, resource, context)
+    rng = np.random.default_rng(2)
+    probe = [_message(label, rng, with_label=False) for label in LABELS]
+    before = [m.get("intent_ranking") for m in classifier.process([m for m in probe])]
+    after = [m.get("intent_ranking") for m in loaded.process(probe)]
+    assert before == after
+    assert loaded.temperature == pytest.approx(classifier.temperature)
