@@ -6,12 +6,13 @@ Run: `make bench` (all) or `.venv/bin/python -m bench.shop_nlu`.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from rasa.shared.nlu.training_data.loading import load_data
 
-from evaluation.metrics import score
+from evaluation.metrics import Scores, score
 from evaluation.rasa_nlu import classifier_label, parse_all, train_nlu
 from evaluation.split import Example, split_training_data
 
@@ -84,16 +85,12 @@ def main() -> Dict[str, Any]:
     data = load_data(str(ROOT / "data" / "nlu"))
     train, held_out = split_training_data(data, test_fraction=0.2)
     unclear = unclear_messages()
-    with tempfile.TemporaryDirectory() as work:
-        trained = train_nlu(train, Path(work))
-        parses = parse_all(trained.model_path, [e.text for e in held_out] + unclear)
-    parses, unclear_parses = parses[: len(held_out)], parses[len(held_out):]
-    gold = [e.label for e in held_out]
-    scores = score(gold, [classifier_label(p) for p in parses])
+    run = evaluate(train, held_out, unclear)
+    scores, table, gold = run.scores, run.thresholds, [e.label for e in held_out]
     print("== Shop NLU, held-out split (seed 42, 20%), full config.yml ==")
     print(f"train examples {len(train.intent_examples)} (+ knowledge-base questions and paraphrases), "
           f"held-out {scores.n}, labels {len(set(gold))}")
-    print(f"training time {trained.seconds:.1f} s")
+    print(f"training time {run.train_seconds:.1f} s")
     print(f"accuracy {scores.accuracy:.3f}  macro-F1 {scores.macro_f1:.3f}")
     print("worst labels (F1, support):")
     for label, f1, support in scores.worst:
@@ -104,7 +101,6 @@ def main() -> Dict[str, Any]:
     print(f"fallback thresholds: held-out messages (right / wrong / clarify) and {len(unclear)} unclear "
           "messages (share clarified or out of scope); objective = right - 2*wrong over both")
     print("  threshold ambiguity  right  wrong  clarify  unclear_safe  objective")
-    table = threshold_table(held_out, parses, unclear_parses)
     for row in table:
         print(
             f"  {row['threshold']:>9.2f} {row['ambiguity']:>9.2f}  {row['right']:.3f}  "
@@ -115,8 +111,30 @@ def main() -> Dict[str, Any]:
     print(f"chosen (lowest threshold within {PLATEAU} of the best objective, then the highest ambiguity): "
           f"threshold {best['threshold']}, ambiguity_threshold {best['ambiguity']}")
     variants = compare_variants(train, held_out, unclear)
-    return {"scores": scores, "train_seconds": trained.seconds, "thresholds": table, "best": best,
+    return {"scores": scores, "train_seconds": run.train_seconds, "thresholds": table, "best": best,
             "variants": variants}
+
+
+@dataclass
+class Run:
+    """One pipeline trained on the split: its held-out scores, threshold sweep and training time."""
+
+    scores: Scores
+    thresholds: List[Dict[str, float]]
+    train_seconds: float
+
+
+def evaluate(
+    train: Any, held_out: Sequence[Example], unclear: Sequence[str],
+    overrides: Optional[Dict[str, Dict[str, Any]]] = None,
+) -> Run:
+    """Trains config.yml (with `overrides`) through Rasa, parses the held-out and unclear messages."""
+    with tempfile.TemporaryDirectory() as work:
+        trained = train_nlu(train, Path(work), overrides=overrides)
+        parses = parse_all(trained.model_path, [e.text for e in held_out] + list(unclear))
+    parses, unclear_parses = parses[: len(held_out)], parses[len(held_out):]
+    scores = score([e.label for e in held_out], [classifier_label(p) for p in parses])
+    return Run(scores, threshold_table(held_out, parses, unclear_parses), trained.seconds)
 
 
 def choose_thresholds(table: Sequence[Dict[str, float]]) -> Dict[str, float]:
@@ -133,16 +151,13 @@ def compare_variants(train: Any, held_out: Sequence[Example], unclear: Sequence[
           "  training s")
     rows = []
     for name, overrides in VARIANTS:
-        with tempfile.TemporaryDirectory() as work:
-            trained = train_nlu(train, Path(work), overrides=overrides)
-            parses = parse_all(trained.model_path, [e.text for e in held_out] + list(unclear))
-        parses, unclear_parses = parses[: len(held_out)], parses[len(held_out):]
-        scores = score([e.label for e in held_out], [classifier_label(p) for p in parses])
-        best = choose_thresholds(threshold_table(held_out, parses, unclear_parses))
-        rows.append({"variant": name, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
-                     "best": best, "train_seconds": trained.seconds})
-        print(f"  {name:<45} {scores.accuracy:.3f}     {scores.macro_f1:.3f}     {best['objective']:.3f} "
-              f"({best['threshold']}, {best['ambiguity']})          {trained.seconds:.1f}")
+        run = evaluate(train, held_out, unclear, overrides)
+        best = choose_thresholds(run.thresholds)
+        rows.append({"variant": name, "accuracy": run.scores.accuracy, "macro_f1": run.scores.macro_f1,
+                     "best": best, "train_seconds": run.train_seconds})
+        print(f"  {name:<45} {run.scores.accuracy:.3f}     {run.scores.macro_f1:.3f}     "
+              f"{best['objective']:.3f} ({best['threshold']}, {best['ambiguity']})          "
+              f"{run.train_seconds:.1f}")
     return rows
 
 

@@ -37,6 +37,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.special import log_softmax, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -187,28 +188,23 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         from scipy.optimize import minimize_scalar
         from sklearn.model_selection import StratifiedKFold
 
-        label_index = {label: i for i, label in enumerate(self.labels)}
         folds = int(self.config["calibration_folds"])
         _, label_counts = np.unique(y, return_counts=True)
+        # with at least `folds` examples per label, every training fold sees every
+        # label, so each fold model scores the same columns as the full model
         if folds < 2 or label_counts.min() < folds:
             return 1.0
+        label_index = {label: i for i, label in enumerate(self.labels)}
         scores, gold = [], []
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.config["random_state"])
         for train_idx, test_idx in splitter.split(features, y):
-            fold_model = self._svm().fit(features[train_idx], y[train_idx])
-            coef, intercept = self._scores_as_rows(fold_model)
-            fold_scores = np.full((len(test_idx), len(self.labels)), -1e3)
-            columns = [label_index[str(label)] for label in fold_model.classes_]
-            fold_scores[:, columns] = np.asarray(features[test_idx] @ coef.T) + intercept
-            scores.append(fold_scores)
+            coef, intercept = self._scores_as_rows(self._svm().fit(features[train_idx], y[train_idx]))
+            scores.append(np.asarray(features[test_idx] @ coef.T) + intercept)
             gold.extend(label_index[str(label)] for label in y[test_idx])
-        all_scores, gold_idx = np.vstack(scores), np.array(gold)
+        all_scores, rows, gold_idx = np.vstack(scores), np.arange(len(gold)), np.array(gold)
 
         def log_loss(log_t: float) -> float:
-            z = all_scores / np.exp(log_t)
-            z = z - z.max(axis=1, keepdims=True)
-            log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            return float(-log_p[np.arange(len(gold_idx)), gold_idx].mean())
+            return float(-log_softmax(all_scores / np.exp(log_t), axis=1)[rows, gold_idx].mean())
 
         best = minimize_scalar(log_loss, bounds=(np.log(0.01), np.log(10.0)), method="bounded")
         return float(np.exp(best.x))
@@ -217,10 +213,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     def _probabilities(self, messages: List[Message]) -> np.ndarray:
         scores = self._weighted(self._raw_features(messages)) @ self.coef.T
-        scores = (np.asarray(scores) + self.intercept) / self.temperature
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax((np.asarray(scores) + self.intercept) / self.temperature, axis=1)
 
     def _blend_with_diet(self, message: Message, probs: np.ndarray) -> np.ndarray:
         weight = float(self.config["diet_weight"])

@@ -74,7 +74,7 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(trained):
     loaded = LinearIntentClassifier.load({}, storage, resource, context)
     rng = np.random.default_rng(2)
     probe = [_message(label, rng, with_label=False) for label in LABELS]
-    before = [m.get("intent_ranking") for m in classifier.process([m for m in probe])]
+    before = [m.get("intent_ranking") for m in classifier.process(probe)]
     after = [m.get("intent_ranking") for m in loaded.process(probe)]
     assert before == after
     assert loaded.temperature == pytest.approx(classifier.temperature)
