@@ -1,4 +1,5 @@
-"""`make run`: starts the action server and the Rasa server, waits until both answer, stops both on Ctrl-C."""
+"""`make run`: starts the action server, the Rasa server and the chat gateway, waits until all answer,
+prints the one URL to open, and stops them all on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
-from bot.settings import PROJECT_ROOT, project_path, settings
+from bot.settings import PROJECT_ROOT, load_settings, project_path
 
 STARTUP_TIMEOUT_SECONDS = 180
 
@@ -60,12 +61,12 @@ def write_endpoints(actions_url: str, directory: Path) -> Path:
     return path
 
 
-def build_services(work_dir: Path) -> List[Service]:
-    """The action server and the Rasa server, as the settings describe them."""
-    config = settings()
+def build_services(
+    work_dir: Path, config: Mapping[str, Dict[str, Any]], model: Optional[Path] = None
+) -> List[Service]:
+    """The action server, the Rasa server and the gateway, as the settings describe them."""
     rasa_bin = str(Path(sys.executable).with_name("rasa"))
-    actions = config["actions"]
-    rasa = config["rasa"]
+    actions, rasa, gateway = config["actions"], config["rasa"], config["gateway"]
     actions_base = f"http://{actions['host']}:{actions['port']}"
     endpoints = write_endpoints(f"{actions_base}/webhook", work_dir)
     return [
@@ -78,19 +79,41 @@ def build_services(work_dir: Path) -> List[Service]:
             "Rasa server",
             [
                 rasa_bin, "run", "--enable-api",
-                "--model", str(project_path(rasa["model"])),
+                "--model", str(model or project_path(rasa["model"])),
                 "--endpoints", str(endpoints),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--interface", rasa["host"], "--port", str(rasa["port"]),
             ],
             f"http://{rasa['host']}:{rasa['port']}/status",
         ),
+        Service(
+            "chat gateway",
+            [sys.executable, "-m", "bot.gateway"],
+            f"http://{gateway['host']}:{gateway['port']}/health",
+        ),
     ]
+
+
+def wait_until_ready(services: List[Service], timeout: float, stopping=lambda: False) -> Optional[str]:
+    """Waits for every service's health URL; returns a problem description, or None when all are up."""
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    while pending and not stopping():
+        for service in list(pending):
+            if service.process.poll() is not None:
+                return f"The {service.name} exited during start-up; see its output above."
+            if service.is_ready():
+                pending.remove(service)
+        if time.monotonic() > deadline:
+            return "Timed out waiting for: " + ", ".join(s.name for s in pending)
+        time.sleep(0.5)
+    return None
 
 
 def main() -> int:
     """Runs until Ctrl-C or until a service dies; returns the exit code."""
-    model = project_path(settings()["rasa"]["model"])
+    config = load_settings()
+    model = project_path(config["rasa"]["model"])
     if not model.exists():
         print(f"No trained model at {model}: run `make run` (it trains first) or `make train`.")
         return 1
@@ -104,33 +127,20 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     with tempfile.TemporaryDirectory(prefix="shop-run-") as work_dir:
-        services = build_services(Path(work_dir))
+        services = build_services(Path(work_dir), config)
         try:
             for service in services:
                 service.start(env)
-            deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-            pending = list(services)
-            print("Starting the action server and the Rasa server (about 30 seconds)...")
-            while pending and not stopping:
-                for service in list(pending):
-                    if service.process.poll() is not None:
-                        print(f"The {service.name} exited during start-up; see its output above.")
-                        return 1
-                    if service.is_ready():
-                        pending.remove(service)
-                if time.monotonic() > deadline:
-                    names = ", ".join(s.name for s in pending)
-                    print(f"Timed out waiting for: {names}")
-                    return 1
-                time.sleep(0.5)
+            print("Starting the action server, the Rasa server and the chat gateway (about 30 seconds)...")
+            problem = wait_until_ready(services, STARTUP_TIMEOUT_SECONDS, lambda: stopping)
+            if problem:
+                print(problem)
+                return 1
             if not stopping:
-                rasa = settings()["rasa"]
+                gateway = config["gateway"]
                 print(
-                    "\nThe bot is running.\n"
-                    "  Talk to it in a terminal:  make chat\n"
-                    f"  REST channel:              POST http://{rasa['host']}:{rasa['port']}"
-                    '/webhooks/rest/webhook {"sender": "me", "message": "退款多久到账"}\n'
-                    "  Stop:                      Ctrl-C\n",
+                    f"\nOpen http://{gateway['host']}:{gateway['port']}/ to chat with the bot on the demo shop page."
+                    "\n(Terminal chat: `make chat` in another terminal. Stop: Ctrl-C.)\n",
                     flush=True,
                 )
             while not stopping:

@@ -3,59 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import time
 import urllib.request
 
 import pytest
 
-from bot.run import Service, write_endpoints
 from knowledge import load_knowledge_base
-from tests.conftest import RASA, ROOT, rasa_env
-
-STARTUP_SECONDS = 240
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def rest_url(full_model, tmp_path_factory):
-    work = tmp_path_factory.mktemp("e2e")
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = write_endpoints(f"http://127.0.0.1:{actions_port}/webhook", work)
-    services = [
-        Service(
-            "action server",
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            f"http://127.0.0.1:{actions_port}/health",
-        ),
-        Service(
-            "Rasa server",
-            [
-                RASA, "run", "--model", str(full_model), "--endpoints", str(endpoints),
-                "--credentials", str(ROOT / "credentials.yml"),
-                "--interface", "127.0.0.1", "--port", str(rasa_port),
-            ],
-            f"http://127.0.0.1:{rasa_port}/",
-        ),
-    ]
-    for service in services:
-        service.start(rasa_env())
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not all(s.is_ready() for s in services):
-            for service in services:
-                assert service.process.poll() is None, f"{service.name} exited during start-up"
-            assert time.monotonic() < deadline, "servers did not start in time"
-            time.sleep(1)
-        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
-    finally:
-        for service in services:
-            service.stop()
+def rest_url(stack) -> str:
+    return f"{stack.rasa_url}/webhooks/rest/webhook"
 
 
 def say(url: str, sender: str, message: str) -> list:

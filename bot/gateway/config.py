@@ -1,0 +1,57 @@
+"""The gateway's settings, read from settings.yml (`gateway`, `rasa`, `database`) and SHOP_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from bot.settings import SettingsError, project_path, settings
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the gateway needs to run; defaults work on a fresh machine."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    database_url: str = "sqlite:///var/shop.db"
+    allowed_origins: Tuple[str, ...] = ()
+    max_message_length: int = 10000
+    rate_limit_burst: int = 5
+    rate_limit_per_minute: float = 20
+    bot_notice_after_seconds: float = 4.0
+    bot_timeout_seconds: float = 20.0
+    history_limit: int = 500
+    unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
+    slow_text: str = "小云正在查询，请稍候……"
+
+    @classmethod
+    def from_settings(cls, values: Optional[Mapping[str, Dict[str, Any]]] = None) -> GatewayConfig:
+        """Reads the `gateway`, `rasa` and `database` sections."""
+        values = values or settings()
+        gateway = dict(values.get("gateway") or {})
+        rasa = values.get("rasa") or {}
+        database_url = str((values.get("database") or {}).get("url") or cls.database_url)
+        if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+            relative = database_url[len("sqlite:///"):]
+            if relative != ":memory:":
+                database_url = "sqlite:///" + str(project_path(relative))
+        origins = gateway.pop("allowed_origins", "") or ""
+        if isinstance(origins, str):
+            origins = [item.strip() for item in origins.split(",")]
+        known = {name for name in cls.__dataclass_fields__}
+        unknown = set(gateway) - known
+        if unknown:
+            raise SettingsError(f"settings.yml: unknown setting(s) in section 'gateway': {', '.join(sorted(unknown))}")
+        config = cls(
+            rasa_url=f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
+            database_url=database_url,
+            allowed_origins=tuple(o.rstrip("/") for o in origins if o),
+        )
+        return replace(config, **gateway)
+
+    @property
+    def public_url(self) -> str:
+        """The URL to open in a browser."""
+        return f"http://{self.host}:{self.port}/"

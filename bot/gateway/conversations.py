@@ -1,0 +1,90 @@
+"""What happens to a customer's frames once they are parsed, whatever the transport (WebSocket or HTTP).
+
+`hello` starts or resumes a conversation; `message` is checked against the
+rate limit, stored once, echoed to the conversation and handed to the bot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from bot.gateway.bot_relay import BotRelay
+from bot.gateway.hub import ConversationHub
+from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
+from bot.gateway.rate_limit import RateLimiter
+from bot.gateway.store import Message
+
+
+@dataclass
+class Welcome:
+    """The answer to `hello`: the conversation and what the client has not seen yet."""
+
+    session_id: str
+    resumed: bool
+    history: List[Message]
+    max_length: int
+
+    def to_frame(self) -> Dict[str, Any]:
+        """The `welcome` frame."""
+        return {
+            "type": "welcome",
+            "session_id": self.session_id,
+            "resumed": self.resumed,
+            "limits": {"max_length": self.max_length},
+        }
+
+
+class ChatService:
+    """Customer-side conversation logic shared by both transports."""
+
+    def __init__(self, hub: ConversationHub, relay: BotRelay, limiter: RateLimiter, max_length: int) -> None:
+        self.hub = hub
+        self.relay = relay
+        self.limiter = limiter
+        self.max_length = max_length
+
+    async def hello(self, hello: Hello) -> Welcome:
+        """Resumes the conversation named in `hello`, or starts one; unknown ids are refused."""
+        if hello.session_id:
+            if await self.hub.shop_metadata(hello.session_id) is None:
+                raise ProtocolError("unknown_session")
+            if hello.metadata:
+                await self.hub.update_metadata(hello.session_id, hello.metadata)
+            session_id, resumed = hello.session_id, True
+        else:
+            session_id, resumed = await self.hub.start_conversation(hello.metadata), False
+        history = await self.hub.history(session_id, hello.last_seq)
+        return Welcome(session_id, resumed, history, self.max_length)
+
+    async def receive(self, session_id: str, message: CustomerMessage) -> Message:
+        """Stores a customer message (once per client id) and asks the bot to answer it."""
+        existing = await self.hub.find_customer_message(session_id, message.client_id)
+        if existing:
+            return existing
+        allowed, wait = self.limiter.check(session_id)
+        if not allowed:
+            raise ProtocolError("rate_limited", message.client_id, seconds=wait)
+        shop_metadata = await self._metadata(session_id, message)
+        payload = await self._offered(session_id, message.payload)
+        stored, duplicate = await self.hub.post(
+            session_id, "customer", message.text, client_id=message.client_id, payload=payload
+        )
+        if not duplicate:
+            self.relay.submit(session_id, payload or text_for_bot(message.text), shop_metadata)
+        return stored
+
+    async def _metadata(self, session_id: str, message: CustomerMessage) -> Dict[str, str]:
+        known = await self.hub.shop_metadata(session_id)
+        if known is None:
+            raise ProtocolError("unknown_session", message.client_id)
+        if message.metadata and any(known.get(k) != v for k, v in message.metadata.items()):
+            return await self.hub.update_metadata(session_id, message.metadata)
+        return known
+
+    async def _offered(self, session_id: str, payload: Optional[str]) -> Optional[str]:
+        # a payload is an intent command to Rasa: only ones the bot offered as buttons are passed on,
+        # anything else is treated as the typed text it came with
+        if payload and payload in await self.hub.offered_payloads(session_id):
+            return payload
+        return None

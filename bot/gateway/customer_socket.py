@@ -1,0 +1,95 @@
+"""The customer WebSocket (`/chat/socket`): frames in, frames out, one writer per connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Dict, Optional
+
+from aiohttp import WSMsgType, web
+
+from bot.gateway.origins import origin_allowed
+from bot.gateway.protocol import TEXTS, ProtocolError, parse_frame, parse_hello, parse_message
+
+logger = logging.getLogger(__name__)
+
+# 10,000 Chinese characters escaped as \uXXXX are 60 kB; anything far beyond is not a chat message
+MAX_FRAME_BYTES = 256 * 1024
+
+
+def dumps(frame: Dict[str, Any]) -> str:
+    """JSON with Chinese left readable."""
+    return json.dumps(frame, ensure_ascii=False)
+
+
+async def _write_frames(ws: web.WebSocketResponse, outbox: asyncio.Queue) -> None:
+    # the only coroutine that writes to the socket, so frames never interleave
+    while True:
+        frame = await outbox.get()
+        try:
+            await ws.send_str(dumps(frame))
+        except ConnectionResetError:
+            return
+
+
+async def customer_socket(request: web.Request) -> web.WebSocketResponse:
+    """Serves one customer connection until it closes."""
+    from bot.gateway.app import CONFIG, HUB, SERVICE
+
+    config, hub, service = request.app[CONFIG], request.app[HUB], request.app[SERVICE]
+    if not origin_allowed(request, config.allowed_origins):
+        logger.info("refused a WebSocket from origin %s", request.headers.get("Origin"))
+        raise web.HTTPForbidden(text=TEXTS["bad_origin"])
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    outbox: asyncio.Queue = asyncio.Queue()
+    writer = asyncio.create_task(_write_frames(ws, outbox))
+    session_id: Optional[str] = None
+    try:
+        async for received in ws:
+            if received.type == WSMsgType.ERROR:
+                break
+            try:
+                if received.type != WSMsgType.TEXT:
+                    raise ProtocolError("invalid_json")
+                frame = parse_frame(received.data)
+                kind = frame["type"]
+                if kind == "ping":
+                    outbox.put_nowait({"type": "pong"})
+                elif kind == "hello":
+                    welcome = await service.hello(parse_hello(frame))
+                    if session_id and session_id != welcome.session_id:
+                        hub.unsubscribe(session_id, outbox)
+                    session_id = welcome.session_id
+                    # subscribed before the history is sent: a message posted meanwhile comes twice
+                    # at worst, and the client drops repeated ids
+                    hub.subscribe(session_id, outbox)
+                    outbox.put_nowait(welcome.to_frame())
+                    for message in welcome.history:
+                        outbox.put_nowait(message.to_frame())
+                    live = hub.live(session_id)
+                    if live.notice:
+                        outbox.put_nowait({"type": "notice", **live.notice})
+                    if live.typing:
+                        outbox.put_nowait({"type": "typing", "on": True})
+                elif kind == "message":
+                    if session_id is None:
+                        raise ProtocolError("not_started")
+                    message = parse_message(frame, config.max_message_length)
+                    stored = await service.receive(session_id, message)
+                    outbox.put_nowait(
+                        {"type": "ack", "client_id": message.client_id, "id": stored.id, "seq": stored.seq}
+                    )
+                else:
+                    raise ProtocolError("unknown_type")
+            except ProtocolError as error:
+                outbox.put_nowait(error.to_frame())
+    finally:
+        if session_id:
+            hub.unsubscribe(session_id, outbox)
+        # let queued frames go out before the writer stops
+        while not outbox.empty() and not ws.closed:
+            await asyncio.sleep(0.01)
+        writer.cancel()
+    return ws

@@ -1,0 +1,144 @@
+"""The conversation hub: stores a conversation's messages and pushes them to whoever is connected.
+
+Anything may post into a conversation through the hub (the bot relay now, a
+human agent later); every open WebSocket of that conversation gets the frame at
+once and HTTP long-poll clients are woken up. Storage runs in a worker thread
+so SQL never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+
+from bot.gateway.store import ConversationStore, Message
+
+T = TypeVar("T")
+
+
+@dataclass
+class LiveState:
+    """What is true of a conversation right now but is not a message: typing, an active notice."""
+
+    typing: bool = False
+    notice: Optional[Dict[str, Any]] = None
+    subscribers: Set[asyncio.Queue] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ConversationHub:
+    """Stores and fans out messages, typing and notices per conversation."""
+
+    def __init__(self, store: ConversationStore, history_limit: int = 500) -> None:
+        self.store = store
+        self.history_limit = history_limit
+        # SQLite allows one writer: one thread keeps writes in order without lock errors
+        workers = 1 if store.engine.dialect.name == "sqlite" else 8
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversation-store")
+        self._live: Dict[str, LiveState] = {}
+
+    async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
+
+    def close(self) -> None:
+        """Waits for pending writes, then stops the worker thread."""
+        self._executor.shutdown(wait=True)
+
+    def live(self, conversation_id: str) -> LiveState:
+        """The in-memory state of a conversation (created on first use)."""
+        state = self._live.get(conversation_id)
+        if state is None:
+            state = self._live[conversation_id] = LiveState()
+        return state
+
+    async def start_conversation(self, shop_metadata: Dict[str, str]) -> str:
+        """A new conversation; returns its id."""
+        return await self._run(self.store.create_conversation, shop_metadata)
+
+    async def shop_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
+        """The conversation's shop metadata, or None if it does not exist."""
+        return await self._run(self.store.conversation_metadata, conversation_id)
+
+    async def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
+        """Merges newer metadata into the conversation's."""
+        return await self._run(self.store.update_metadata, conversation_id, shop_metadata)
+
+    async def history(self, conversation_id: str, after_seq: int = 0) -> List[Message]:
+        """Stored messages after `after_seq`."""
+        return await self._run(self.store.history, conversation_id, after_seq, self.history_limit)
+
+    async def find_customer_message(self, conversation_id: str, client_id: str) -> Optional[Message]:
+        """The stored customer message with this client id, if any."""
+        return await self._run(self.store.by_client_id, conversation_id, client_id)
+
+    async def offered_payloads(self, conversation_id: str) -> List[str]:
+        """Button payloads recently offered in the conversation."""
+        return await self._run(self.store.offered_payloads, conversation_id)
+
+    async def post(
+        self,
+        conversation_id: str,
+        sender: str,
+        text: str,
+        *,
+        client_id: Optional[str] = None,
+        payload: Optional[str] = None,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Tuple[Message, bool]:
+        """Stores a message and pushes it to the conversation's clients; (message, was it a duplicate)."""
+        message, duplicate = await self._run(
+            self.store.append, conversation_id, sender, text, client_id=client_id, payload=payload, extra=extra
+        )
+        if not duplicate:
+            self._fan_out(conversation_id, message.to_frame())
+        return message, duplicate
+
+    def set_typing(self, conversation_id: str, on: bool) -> None:
+        """Shows or hides the typing indicator in every client of the conversation."""
+        state = self.live(conversation_id)
+        if state.typing != on:
+            state.typing = on
+            self._fan_out(conversation_id, {"type": "typing", "on": on})
+
+    def set_notice(self, conversation_id: str, notice: Optional[Dict[str, Any]]) -> None:
+        """Sets (or clears, with None) the conversation's active notice and tells its clients."""
+        state = self.live(conversation_id)
+        if notice is not None:
+            state.notice = notice
+            self._fan_out(conversation_id, {"type": "notice", **notice})
+        elif state.notice is not None:
+            state.notice = None
+            self._fan_out(conversation_id, {"type": "notice", "code": "bot_available", "text": ""})
+
+    def subscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
+        """From now on `queue` receives every frame pushed to the conversation."""
+        self.live(conversation_id).subscribers.add(queue)
+
+    def unsubscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
+        """Stops delivering to `queue`; forgets idle live state."""
+        state = self._live.get(conversation_id)
+        if state is None:
+            return
+        state.subscribers.discard(queue)
+        if not state.subscribers and not state.typing and state.notice is None:
+            self._live.pop(conversation_id, None)
+
+    async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
+        """Returns when something is pushed to the conversation, or after `timeout` seconds."""
+        event = self.live(conversation_id).changed
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def _fan_out(self, conversation_id: str, frame: Dict[str, Any]) -> None:
+        state = self.live(conversation_id)
+        for queue in list(state.subscribers):
+            queue.put_nowait(frame)
+        # wake long-poll waiters, then give later waiters a fresh event
+        state.changed.set()
+        state.changed = asyncio.Event()

@@ -1,0 +1,90 @@
+"""The gateway's side of Rasa: customer messages go to Rasa's REST channel, replies come back in the response.
+
+Rasa 3.6's REST channel (`/webhooks/rest/webhook`) already carries `metadata`
+and `input_channel` into the tracker, so no custom Rasa channel is needed; the
+gateway, not Rasa, keeps the customer's connection and decides where replies go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+
+INPUT_CHANNEL = "widget"
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer: not running, too slow, or failing."""
+
+
+@dataclass
+class BotReply:
+    """One message of the bot's answer."""
+
+    text: str
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+    image: Optional[str] = None
+
+    def extra(self) -> Dict[str, Any]:
+        """What the store keeps beside the text."""
+        extra: Dict[str, Any] = {}
+        if self.buttons:
+            extra["buttons"] = self.buttons
+        if self.image:
+            extra["image"] = self.image
+        return extra
+
+
+def parse_replies(body: Any) -> List[BotReply]:
+    """Rasa's REST response (a list of messages) as BotReply objects; unknown shapes are skipped."""
+    replies = []
+    for item in body if isinstance(body, list) else []:
+        if not isinstance(item, dict):
+            continue
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+            if isinstance(b, dict) and b.get("title")
+        ]
+        text = item.get("text") or ""
+        image = item.get("image") if isinstance(item.get("image"), str) else None
+        if text or buttons or image:
+            replies.append(BotReply(str(text), buttons, image))
+    return replies
+
+
+class RasaClient:
+    """Posts to Rasa's REST channel with one shared connection pool."""
+
+    def __init__(self, base_url: str, timeout_seconds: float) -> None:
+        self.webhook_url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=min(3.0, timeout_seconds))
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def start(self) -> None:
+        """Opens the connection pool (call from the running event loop)."""
+        self._session = aiohttp.ClientSession(
+            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=256)
+        )
+
+    async def close(self) -> None:
+        """Closes the connection pool."""
+        if self._session:
+            await self._session.close()
+
+    async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> List[BotReply]:
+        """The bot's replies to one customer message; BotUnavailable when Rasa cannot give them."""
+        assert self._session is not None, "RasaClient.start() was not called"
+        body = {"sender": conversation_id, "message": text, "metadata": metadata, "input_channel": INPUT_CHANNEL}
+        try:
+            async with self._session.post(self.webhook_url, json=body) as response:
+                if response.status != 200:
+                    raise BotUnavailable(f"Rasa answered HTTP {response.status} at {self.webhook_url}")
+                return parse_replies(await response.json(content_type=None))
+        except asyncio.TimeoutError:
+            raise BotUnavailable(f"Rasa did not answer within {self.timeout.total} s at {self.webhook_url}") from None
+        except (aiohttp.ClientError, ValueError) as error:
+            raise BotUnavailable(f"Rasa at {self.webhook_url} failed: {error}") from None

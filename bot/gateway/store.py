@@ -1,0 +1,276 @@
+"""Where conversations and their messages are kept: SQL through SQLAlchemy Core (SQLite by default).
+
+Every message gets a per-conversation sequence number, so a client that
+reconnects asks for "everything after seq N" and sees nothing twice.
+A customer message's `client_id` is unique within its conversation, so a
+message re-sent after a dropped connection is stored once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+from uuid import uuid4
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+SENDERS = ("customer", "bot", "agent", "system")
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("customer_id", String(200)),
+    Column("tier", String(200)),
+    Column("shop_metadata", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("client_id", String(64)),
+    Column("text", Text, nullable=False, default=""),
+    Column("payload", Text),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
+    UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Message:
+    """One message of a conversation, as stored and as sent to clients."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    sender: str
+    text: str
+    created_at: datetime
+    client_id: Optional[str] = None
+    payload: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> Dict[str, Any]:
+        """The `message` frame of the chat protocol (docs/chat-protocol.md)."""
+        created = self.created_at if self.created_at.tzinfo else self.created_at.replace(tzinfo=timezone.utc)
+        frame = {
+            "type": "message",
+            "id": self.id,
+            "seq": self.seq,
+            "sender": self.sender,
+            "text": self.text,
+            "buttons": self.extra.get("buttons") or [],
+            "image": self.extra.get("image"),
+            "created_at": created.isoformat(),
+        }
+        if self.client_id:
+            frame["client_id"] = self.client_id
+        if self.extra.get("agent"):
+            frame["agent"] = self.extra["agent"]
+        return frame
+
+
+def _row_to_message(row: Any) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        sender=row.sender,
+        text=row.text,
+        created_at=row.created_at,
+        client_id=row.client_id,
+        payload=row.payload,
+        extra=row.extra or {},
+    )
+
+
+def create_database_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder created and WAL mode (readers never block)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, future=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - SQLAlchemy event signature
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+class ConversationStore:
+    """Blocking SQL access to conversations and messages; the gateway calls it from a worker thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
+        """A new conversation with an unguessable id (the customer's only credential for it)."""
+        conversation_id = secrets.token_urlsafe(18)
+        now = _now()
+        with self.engine.begin() as connection:
+            connection.execute(
+                conversations.insert().values(
+                    id=conversation_id,
+                    customer_id=shop_metadata.get("customer_id"),
+                    tier=shop_metadata.get("tier"),
+                    shop_metadata=shop_metadata,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return conversation_id
+
+    def conversation_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
+        """The shop metadata of a conversation, or None if there is no such conversation."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(conversations.c.shop_metadata).where(conversations.c.id == conversation_id)
+            ).first()
+        return None if row is None else dict(row.shop_metadata or {})
+
+    def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
+        """Merges new metadata (the customer moved to another page, logged in) and returns the result."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(conversations.c.shop_metadata).where(conversations.c.id == conversation_id)
+            ).first()
+            merged = {**dict(row.shop_metadata or {}), **shop_metadata} if row else dict(shop_metadata)
+            connection.execute(
+                conversations.update()
+                .where(conversations.c.id == conversation_id)
+                .values(
+                    shop_metadata=merged,
+                    customer_id=merged.get("customer_id"),
+                    tier=merged.get("tier"),
+                    updated_at=_now(),
+                )
+            )
+        return merged
+
+    def append(
+        self,
+        conversation_id: str,
+        sender: str,
+        text: str,
+        client_id: Optional[str] = None,
+        payload: Optional[str] = None,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Tuple[Message, bool]:
+        """Stores a message with the next seq; returns (message, duplicate).
+
+        A customer message whose client_id is already stored is not stored
+        again: the stored one comes back with duplicate=True.
+        """
+        if sender not in SENDERS:
+            raise ValueError(f"unknown sender {sender!r}; expected one of {SENDERS}")
+        for _attempt in range(5):
+            if client_id:
+                existing = self.by_client_id(conversation_id, client_id)
+                if existing:
+                    return existing, True
+            try:
+                with self.engine.begin() as connection:
+                    last = connection.execute(
+                        select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+                    ).scalar()
+                    values = dict(
+                        id=uuid4().hex,
+                        conversation_id=conversation_id,
+                        seq=(last or 0) + 1,
+                        sender=sender,
+                        client_id=client_id,
+                        text=text,
+                        payload=payload,
+                        extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)),
+                        created_at=_now(),
+                    )
+                    connection.execute(messages.insert().values(**values))
+                    connection.execute(
+                        conversations.update()
+                        .where(conversations.c.id == conversation_id)
+                        .values(updated_at=values["created_at"])
+                    )
+                return Message(**values), False
+            except IntegrityError:
+                # another writer took this seq (or this client_id) first: read again and retry
+                continue
+        raise RuntimeError(f"could not store a message in conversation {conversation_id} after 5 attempts")
+
+    def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:
+        """The customer message with this client id, if it is stored."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(messages).where(
+                    messages.c.conversation_id == conversation_id, messages.c.client_id == client_id
+                )
+            ).first()
+        return _row_to_message(row) if row else None
+
+    def history(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> List[Message]:
+        """Messages with seq > after_seq, oldest first, at most `limit` (the newest ones if more)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(messages)
+                .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+                .order_by(messages.c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [_row_to_message(row) for row in reversed(rows)]
+
+    def offered_payloads(self, conversation_id: str, recent: int = 20) -> List[str]:
+        """Button payloads the bot offered in its last `recent` messages."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(messages.c.extra)
+                .where(messages.c.conversation_id == conversation_id, messages.c.sender != "customer")
+                .order_by(messages.c.seq.desc())
+                .limit(recent)
+            ).all()
+        return [
+            str(button.get("payload"))
+            for row in rows
+            for button in (row.extra or {}).get("buttons") or []
+            if button.get("payload")
+        ]

@@ -1,0 +1,127 @@
+"""Gateway fixtures: the gateway app on aiohttp's test server, in front of a stand-in Rasa whose behaviour
+each test sets (answer, be slow, be down, answer nothing). Tests with the real Rasa are in tests/e2e/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List
+
+import pytest
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.gateway.app import create_app
+from bot.gateway.config import GatewayConfig
+
+
+@dataclass
+class StandInRasa:
+    """Speaks Rasa's REST channel: echoes the text, offers a button when asked, or misbehaves on request."""
+
+    mode: str = "answer"  # answer | slow | error | silent
+    delay: float = 0.0
+    received: List[Dict[str, Any]] = field(default_factory=list)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append(body)
+        if self.mode == "slow":
+            await asyncio.sleep(self.delay)
+        if self.mode == "error":
+            return web.Response(status=500, text="boom")
+        if self.mode == "silent":
+            return web.json_response([])
+        sender, text = body["sender"], body["message"]
+        replies: List[Dict[str, Any]] = [{"recipient_id": sender, "text": f"收到：{text}"}]
+        if "按钮" in text:
+            replies.append(
+                {
+                    "recipient_id": sender,
+                    "text": "您是想问？",
+                    "buttons": [{"title": "退款多久到账？", "payload": '/faq{"faq_key":"refund_arrival_time"}'}],
+                }
+            )
+        return web.json_response(replies)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_get("/", lambda request: web.json_response({"hello": "rasa"}))
+        return app
+
+
+@pytest.fixture
+async def stand_in_rasa():
+    rasa = StandInRasa()
+    server = TestServer(rasa.app())
+    await server.start_server()
+    rasa.url = f"http://127.0.0.1:{server.port}"
+    yield rasa
+    await server.close()
+
+
+@pytest.fixture
+def gateway_config(stand_in_rasa, tmp_path) -> GatewayConfig:
+    return GatewayConfig(
+        rasa_url=stand_in_rasa.url,
+        database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
+        allowed_origins=("https://shop.example.com",),
+        bot_notice_after_seconds=0.3,
+        bot_timeout_seconds=1.5,
+        rate_limit_burst=5,
+        rate_limit_per_minute=60,
+    )
+
+
+@pytest.fixture
+async def make_client():
+    """Builds test clients for given configs; closes them all at the end."""
+    clients: List[TestClient] = []
+
+    async def build(config: GatewayConfig, **changes: Any) -> TestClient:
+        client = TestClient(TestServer(create_app(replace(config, **changes))))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client, gateway_config) -> TestClient:
+    return await make_client(gateway_config)
+
+
+async def receive_until(ws, predicate, timeout: float = 5.0) -> List[Dict[str, Any]]:
+    """Frames from `ws` up to and including the first one `predicate` accepts; fails after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    frames: List[Dict[str, Any]] = []
+    while True:
+        remaining = deadline - loop.time()
+        try:
+            received = await ws.receive(timeout=max(remaining, 0.001))
+        except asyncio.TimeoutError:
+            raise AssertionError(f"no expected frame within {timeout} s; got {frames}") from None
+        assert received.type == WSMsgType.TEXT, f"socket closed or sent {received.type}: {received.data}"
+        frame = json.loads(received.data)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+async def open_conversation(client: TestClient, **hello: Any):
+    """A WebSocket that has said hello; returns (ws, welcome frame)."""
+    ws = await client.ws_connect("/chat/socket")
+    await ws.send_json({"type": "hello", **hello})
+    frames = await receive_until(ws, lambda f: f["type"] == "welcome")
+    welcome = frames[-1]
+    return ws, welcome
+
+
+def bot_text(frames: List[Dict[str, Any]]) -> List[str]:
+    return [f["text"] for f in frames if f["type"] == "message" and f["sender"] == "bot"]

@@ -1,0 +1,76 @@
+"""The conversation store's ordering and deduplication, and the rate limiter's refill."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.gateway.hub import ConversationHub
+from bot.gateway.protocol import ProtocolError, clean_metadata, clean_text
+from bot.gateway.rate_limit import RateLimiter
+from bot.gateway.store import ConversationStore, create_database_engine
+
+
+@pytest.fixture
+def hub(tmp_path):
+    hub = ConversationHub(ConversationStore(create_database_engine(f"sqlite:///{tmp_path / 'c.db'}")))
+    yield hub
+    hub.close()
+
+
+async def test_concurrent_posts_get_consecutive_seqs_and_a_repeated_client_id_is_stored_once(hub):
+    conversation = await hub.start_conversation({"customer_id": "C1"})
+    results = await asyncio.gather(
+        *[hub.post(conversation, "customer", f"第{n}条", client_id=f"c{n % 40}") for n in range(60)]
+    )
+    stored = [message for message, duplicate in results if not duplicate]
+    assert len(stored) == 40
+    history = await hub.history(conversation)
+    assert [m.seq for m in history] == list(range(1, 41))
+    assert len({m.client_id for m in history}) == 40
+
+
+async def test_history_survives_a_new_store_on_the_same_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    first = ConversationHub(ConversationStore(create_database_engine(url)))
+    conversation = await first.start_conversation({"tier": "vip"})
+    await first.post(conversation, "customer", "重启前的消息", client_id="x")
+    first.close()
+    second = ConversationHub(ConversationStore(create_database_engine(url)))
+    assert [m.text for m in await second.history(conversation)] == ["重启前的消息"]
+    assert await second.shop_metadata(conversation) == {"tier": "vip"}
+    second.close()
+
+
+async def test_an_unknown_sender_is_refused(hub):
+    conversation = await hub.start_conversation({})
+    with pytest.raises(ValueError, match="unknown sender"):
+        await hub.post(conversation, "robot", "x")
+
+
+def test_the_rate_limiter_allows_a_burst_then_refills_at_its_rate():
+    now = [0.0]
+    limiter = RateLimiter(burst=3, per_minute=6, clock=lambda: now[0])
+    assert [limiter.check("a")[0] for _ in range(4)] == [True, True, True, False]
+    assert limiter.check("a") == (False, 10)
+    assert limiter.check("b")[0] is True
+    now[0] = 10.0
+    assert limiter.check("a") == (True, 0)
+    assert limiter.check("a")[0] is False
+    now[0] = 10_000.0
+    limiter.forget_idle(idle_seconds=60)
+    assert limiter._buckets == {}
+
+
+def test_text_cleaning_keeps_chinese_newlines_and_tabs_and_drops_invisible_characters():
+    assert clean_text("  第一行\r\n第二行\t完\u200b\x00 ", 100) == "第一行\n第二行\t完"
+    with pytest.raises(ProtocolError) as refused:
+        clean_text("太长" * 6, 10)
+    assert refused.value.code == "too_long" and "10" in refused.value.text
+
+
+def test_metadata_keeps_known_keys_as_short_strings():
+    cleaned = clean_metadata({"customer_id": 10086, "tier": "vip", "name": "王" * 500, "admin": True, "page_url": None})
+    assert cleaned == {"customer_id": "10086", "tier": "vip", "name": "王" * 200}
+    assert clean_metadata("not a mapping") == {}
