@@ -16,13 +16,14 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run chat train test bench lint validate clean
+.PHONY: help install browser run chat train test bench lint validate clean
 
 help:
 	@echo "make run       install, train if needed, start the bot (Ctrl-C stops it)"
 	@echo "make chat      talk to the running bot in this terminal"
 	@echo "make test      install and run the whole test suite"
 	@echo "make validate  check the knowledge base and the Rasa training data"
+	@echo "make browser   install Debian's chromium and a CJK font for the browser tests (make test does)"
 	@echo "make bench     measure NLU quality and speed (writes figures to stdout)"
 	@echo "make lint      ruff"
 
@@ -43,6 +44,21 @@ $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 		--out models --fixed-model-name shop
 	@touch $@
 
+# Browser tests drive Debian's Chromium (never a browser a test tool downloads);
+# a CJK font makes Chinese render as text, not boxes, in their screenshots.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "Installing Debian packages for the browser tests: $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+		|| { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+		|| { echo "Could not install $$missing: run 'apt-get install $$missing' as root, then make test again."; exit 1; }; \
+	fi
+
 train: $(MODEL)
 
 run: $(MODEL)
@@ -55,7 +71,7 @@ validate: $(STAMP)
 	$(PY) -m knowledge.validate
 	$(RASA) data validate --data data/nlu data/rules --domain domain.yml --config config.yml
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 bench: $(STAMP)

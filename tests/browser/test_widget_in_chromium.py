@@ -1,0 +1,193 @@
+"""The widget on the demo shop page in real headless Chromium, against the real gateway, Rasa and action server.
+
+One customer's visit, step by step, with a screenshot of each step in
+test-output/browser/ (look at them: Chinese must render as text, not boxes).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import load_knowledge_base
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+BOT = ".shopchat-msg[data-sender=bot]"
+CUSTOMER = ".shopchat-msg[data-sender=customer]"
+REPLY_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge_base(ROOT / "data" / "kb")
+
+
+def bot_texts(page):
+    """The text of each bot message (without its buttons), oldest first."""
+    return page.locator(f"{BOT}:not(.shopchat-welcome) .shopchat-bubble").all_inner_texts()
+
+
+def send(page, text: str) -> None:
+    """Types like a customer and presses Enter."""
+    page.locator(".shopchat-input").fill(text)
+    page.locator(".shopchat-input").press("Enter")
+
+
+def wait_for_bot_count(page, count: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('.shopchat-msg[data-sender=bot]:not(.shopchat-welcome)').length >= n",
+        arg=count,
+        timeout=REPLY_TIMEOUT_MS,
+    )
+
+
+def test_a_customer_visit_from_first_question_to_an_outage_and_back(browser, stack, kb, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        # 1. the demo shop page with the widget closed, then opened
+        page.goto(stack.gateway_url + "/")
+        page.locator("#shopchat-launcher").click()
+        page.locator(".shopchat-panel").wait_for(state="visible")
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        assert "小云" in page.locator(".shopchat-welcome").inner_text()
+        page.screenshot(path=screenshots / "01-demo-page-widget-open.png")
+
+        # 2. a FAQ question typed in Chinese gets the knowledge-base answer
+        entry = kb.get("refund_arrival_time")
+        send(page, entry.paraphrases[0])
+        wait_for_bot_count(page, 1)
+        assert bot_texts(page)[0].startswith(entry.answer.splitlines()[0])
+        assert page.locator(CUSTOMER).last.inner_text() == entry.paraphrases[0]
+        page.screenshot(path=screenshots / "02-faq-answer.png")
+
+        # 3. an unclear message gets suggestions; clicking one answers that entry
+        before = len(bot_texts(page))
+        send(page, "那个东西怎么弄")
+        wait_for_bot_count(page, before + 1)
+        button = page.locator(BOT).last.locator(".shopchat-button").first
+        title = button.inner_text()
+        page.screenshot(path=screenshots / "03-suggestions.png")
+        before = len(bot_texts(page))
+        button.click()
+        wait_for_bot_count(page, before + 1)
+        chosen = next(e for e in kb if e.question == title)
+        assert bot_texts(page)[-1].startswith(chosen.answer.splitlines()[0])
+        assert page.locator(CUSTOMER).last.inner_text() == title
+        page.screenshot(path=screenshots / "04-suggestion-clicked.png")
+
+        # 4. markup from a customer is shown as text and never runs
+        attack = '<img src=x onerror="window.__hacked=1">看看这个'
+        before = len(bot_texts(page))
+        send(page, attack)
+        wait_for_bot_count(page, before + 1)
+        assert page.locator(CUSTOMER).last.inner_text() == attack
+        assert page.locator(".shopchat-messages img[src=x]").count() == 0
+        assert page.evaluate("window.__hacked") is None
+        page.screenshot(path=screenshots / "05-markup-shown-as-text.png")
+
+        # 5. a reload shows the whole conversation again, each message once
+        shown = page.locator(".shopchat-msg:not(.shopchat-welcome)").all_inner_texts()
+        page.reload()
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function(
+            "n => document.querySelectorAll('.shopchat-msg:not(.shopchat-welcome)').length >= n", arg=len(shown)
+        )
+        page.wait_for_timeout(500)
+        assert page.locator(".shopchat-msg:not(.shopchat-welcome)").all_inner_texts() == shown
+        page.screenshot(path=screenshots / "06-history-after-reload.png")
+
+        # 6. Rasa stops: the customer is told within seconds
+        stack.stop("Rasa server")
+        try:
+            send(page, "我的快递到哪了")
+            notice = page.locator(".shopchat-notice")
+            notice.wait_for(state="visible", timeout=10_000)
+            assert "暂时无法回复" in notice.inner_text()
+            page.screenshot(path=screenshots / "07-bot-unavailable-notice.png")
+        finally:
+            stack.start("Rasa server")
+
+        # 7. Rasa is back: the conversation goes on and the notice goes away
+        entry = kb.get("refund_arrival_time")
+        before = len(bot_texts(page))
+        send(page, entry.paraphrases[1])
+        wait_for_bot_count(page, before + 1)
+        assert bot_texts(page)[-1].startswith(entry.answer.splitlines()[0])
+        page.locator(".shopchat-notice").wait_for(state="hidden", timeout=5_000)
+        page.screenshot(path=screenshots / "08-back-after-outage.png")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_enter_while_an_input_method_is_composing_does_not_send(browser, stack, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(stack.gateway_url + "/")
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        box = page.locator(".shopchat-input")
+        box.focus()
+        cdp = context.new_cdp_session(page)
+        # pinyin being composed, as a Chinese input method does, then Enter to pick the candidate
+        cdp.send("Input.imeSetComposition", {"text": "tuihuo", "selectionStart": 6, "selectionEnd": 6})
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)
+        assert page.locator(CUSTOMER).count() == 0
+        cdp.send("Input.insertText", {"text": "退货"})
+        # the simulated Enter reaches the textarea as a line break, which a real input method swallows
+        assert box.input_value().strip() == "退货"
+        page.screenshot(path=screenshots / "09-ime-composition-not-sent.png")
+        page.keyboard.press("Enter")
+        page.locator(CUSTOMER).first.wait_for(timeout=5_000)
+        assert page.locator(CUSTOMER).first.inner_text() == "退货"
+    finally:
+        context.close()
+
+
+def test_the_widget_on_a_phone_fills_the_screen_and_works_with_the_keyboard(browser, stack, screenshots):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    try:
+        page.goto(stack.gateway_url + "/")
+        page.screenshot(path=screenshots / "10-phone-shop-page.png")
+        page.locator("#shopchat-launcher").focus()
+        page.keyboard.press("Enter")
+        panel = page.locator(".shopchat-panel")
+        panel.wait_for(state="visible")
+        page.wait_for_function("document.activeElement.classList.contains('shopchat-input')")
+        box = panel.bounding_box()
+        assert box["width"] >= 389 and box["height"] >= 700
+        page.keyboard.type("优惠券怎么用")
+        page.keyboard.press("Enter")
+        wait_for_bot_count(page, 1)
+        page.screenshot(path=screenshots / "11-phone-conversation.png")
+        page.keyboard.press("Escape")
+        panel.wait_for(state="hidden")
+        assert page.evaluate("document.activeElement.id") == "shopchat-launcher"
+    finally:
+        context.close()
+
+
+def test_the_http_fallback_carries_a_conversation_when_websockets_are_unavailable(browser, stack, kb, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    context.add_init_script("window.ShopChatConfig = { transport: 'http', open: true }")
+    page = context.new_page()
+    try:
+        page.goto(stack.gateway_url + "/")
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        assert page.evaluate("window.ShopChat.transport()") == "http"
+        entry = kb.get("refund_arrival_time")
+        send(page, entry.paraphrases[2])
+        wait_for_bot_count(page, 1)
+        assert bot_texts(page)[0].startswith(entry.answer.splitlines()[0])
+        page.screenshot(path=screenshots / "12-http-fallback.png")
+    finally:
+        context.close()
