@@ -24,7 +24,7 @@ help:
 	@echo "make test      install and run the whole test suite"
 	@echo "make validate  check the knowledge base and the Rasa training data"
 	@echo "make browser   install Debian's chromium and a CJK font for the browser tests (make test does)"
-	@echo "make bench     measure NLU quality and speed (writes figures to stdout)"
+	@echo "make bench     measure NLU quality, server and gateway speed (figures to stdout)"
 	@echo "make lint      ruff"
 
 install: $(STAMP)
@@ -74,7 +74,7 @@ validate: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(MODEL)
 	$(PY) -m bench.run_all
 
 lint: $(STAMP)

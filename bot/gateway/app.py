@@ -61,7 +61,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     config = config or GatewayConfig.from_settings()
     app = web.Application(middlewares=[customer_http.cross_origin], client_max_size=1024 * 1024)
     hub = ConversationHub(ConversationStore(create_database_engine(config.database_url)), config.history_limit)
-    rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds)
+    rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds, config.rasa_connections)
     relay = BotRelay(hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text)
     limiter = RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
     app[CONFIG] = config

@@ -22,6 +22,7 @@ class GatewayConfig:
     rate_limit_per_minute: float = 20
     bot_notice_after_seconds: float = 4.0
     bot_timeout_seconds: float = 20.0
+    rasa_connections: int = 32
     history_limit: int = 500
     unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
     slow_text: str = "小云正在查询，请稍候……"

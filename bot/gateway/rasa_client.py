@@ -59,15 +59,20 @@ def parse_replies(body: Any) -> List[BotReply]:
 class RasaClient:
     """Posts to Rasa's REST channel with one shared connection pool."""
 
-    def __init__(self, base_url: str, timeout_seconds: float) -> None:
+    def __init__(self, base_url: str, timeout_seconds: float, max_connections: int = 32) -> None:
         self.webhook_url = base_url.rstrip("/") + "/webhooks/rest/webhook"
-        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=min(3.0, timeout_seconds))
+        # `total` includes the wait for a free pooled connection; a refused or black-holed
+        # Rasa port fails fast on `sock_connect`
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_connect=min(3.0, timeout_seconds))
+        self.max_connections = max_connections
         self._session: Optional[aiohttp.ClientSession] = None
 
     async def start(self) -> None:
         """Opens the connection pool (call from the running event loop)."""
+        # a bounded keep-alive pool: a crowd of customers queues here instead of
+        # overflowing Rasa's listen backlog with new connections
         self._session = aiohttp.ClientSession(
-            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=256)
+            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=self.max_connections)
         )
 
     async def close(self) -> None:
@@ -85,6 +90,9 @@ class RasaClient:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status} at {self.webhook_url}")
                 return parse_replies(await response.json(content_type=None))
         except asyncio.TimeoutError:
-            raise BotUnavailable(f"Rasa did not answer within {self.timeout.total} s at {self.webhook_url}") from None
+            raise BotUnavailable(
+                f"Rasa did not answer in time at {self.webhook_url} (gateway.bot_timeout_seconds="
+                f"{self.timeout.total})"
+            ) from None
         except (aiohttp.ClientError, ValueError) as error:
             raise BotUnavailable(f"Rasa at {self.webhook_url} failed: {error}") from None

@@ -191,3 +191,39 @@ def test_the_http_fallback_carries_a_conversation_when_websockets_are_unavailabl
         page.screenshot(path=screenshots / "12-http-fallback.png")
     finally:
         context.close()
+
+
+def test_a_dropped_connection_reconnects_and_a_message_typed_meanwhile_arrives_once(browser, stack, kb, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(stack.gateway_url + "/")
+        page.locator("#shopchat-launcher").click()
+        entry = kb.get("refund_arrival_time")
+        send(page, entry.paraphrases[3])
+        wait_for_bot_count(page, 1)
+        stack.stop("chat gateway")
+        try:
+            banner = page.locator(".shopchat-notice[data-kind=connection]")
+            banner.wait_for(state="visible", timeout=10_000)
+            offline_question = kb.get("shipping_dispatch_time").paraphrases[0]
+            send(page, offline_question)
+            page.locator(f"{CUSTOMER}[data-pending=true]").wait_for(timeout=5_000)
+            page.screenshot(path=screenshots / "13-connection-lost-message-pending.png")
+        finally:
+            stack.start("chat gateway")
+        wait_for_bot_count(page, 2)
+        banner.wait_for(state="hidden", timeout=20_000)
+        assert page.locator(f"{CUSTOMER}[data-pending=true]").count() == 0
+        customer_texts = page.locator(CUSTOMER).all_inner_texts()
+        assert customer_texts == [entry.paraphrases[3], offline_question]
+        page.screenshot(path=screenshots / "14-reconnected-and-answered.png")
+        # the gateway restarted from its database: a reload shows the same conversation
+        page.reload()
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function(
+            "document.querySelectorAll('.shopchat-msg[data-sender=customer]').length >= 2"
+        )
+        assert page.locator(CUSTOMER).all_inner_texts() == customer_texts
+    finally:
+        context.close()

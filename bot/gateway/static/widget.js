@@ -118,7 +118,7 @@
   // Image URLs: http(s) only, or a path on the gateway ("/...").
   function safeImage(src) {
     if (typeof src !== "string" || !src) return null;
-    if (!/^https?:\/\//i.test(src) && src.charAt(0) !== "/") return null;
+    if (!/^https?:\/\//i.test(src) && !/^\/(?!\/)/.test(src)) return null; // not "//host/..."
     try { return new URL(src, BASE + "/").href; } catch (e) { return null; }
   }
 
