@@ -31,8 +31,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # module scope: Playwright's sync API keeps its event loop running while open,
+    # and asyncio tests elsewhere in the run need theirs
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
