@@ -1,1 +1,1 @@
-"""The human handoff queue: tickets, agents, and handing back to the bot (not built yet)."""
+"""Human handoff: escalation rules, the persistent ticket queue, agent accounts, business hours."""

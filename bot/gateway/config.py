@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from bot.settings import SettingsError, project_path, settings
+from bot.database import absolute_sqlite_url
+from bot.settings import SettingsError, settings
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,7 @@ class GatewayConfig:
         values = values or settings()
         gateway = dict(values.get("gateway") or {})
         rasa = values.get("rasa") or {}
-        database_url = str((values.get("database") or {}).get("url") or cls.database_url)
-        if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
-            relative = database_url[len("sqlite:///"):]
-            if relative != ":memory:":
-                database_url = "sqlite:///" + str(project_path(relative))
+        database_url = absolute_sqlite_url(str((values.get("database") or {}).get("url") or cls.database_url))
         origins = gateway.pop("allowed_origins", "") or ""
         if isinstance(origins, str):
             origins = [item.strip() for item in origins.split(",")]

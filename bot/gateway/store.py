@@ -12,7 +12,6 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from uuid import uuid4
 
@@ -27,13 +26,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     func,
     select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from bot.database import create_database_engine, upgrade_schema, write_transaction  # noqa: F401 - re-exported
 
 SENDERS = ("customer", "bot", "agent", "system")
 
@@ -119,31 +118,12 @@ def _row_to_message(row: Any) -> Message:
     )
 
 
-def create_database_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder created and WAL mode (readers never block)."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, future=True)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - SQLAlchemy event signature
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, future=True)
-
-
 class ConversationStore:
     """Blocking SQL access to conversations and messages; the gateway calls it from a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        upgrade_schema(engine)
 
     def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation with an unguessable id (the customer's only credential for it)."""
@@ -211,7 +191,7 @@ class ConversationStore:
                 if existing:
                     return existing, True
             try:
-                with self.engine.begin() as connection:
+                with write_transaction(self.engine) as connection:
                     last = connection.execute(
                         select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
                     ).scalar()

@@ -1,0 +1,74 @@
+"""The product's database: one SQLAlchemy engine per process, schema kept current by Alembic (migrations/).
+
+SQLite (`var/shop.db`) by default; PostgreSQL or any SQLAlchemy URL through
+`database.url` in settings.yml or `SHOP_DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+
+from bot.settings import PROJECT_ROOT, project_path, settings
+
+
+def database_url() -> str:
+    """The configured URL, with a relative SQLite path taken from the project root."""
+    url = str(settings().get("database", {}).get("url") or "sqlite:///var/shop.db")
+    return absolute_sqlite_url(url)
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """sqlite:///relative/path -> sqlite:////project/relative/path; other URLs unchanged."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///"):]
+        if relative and relative != ":memory:":
+            return "sqlite:///" + str(project_path(relative))
+    return url
+
+
+def create_database_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder created, WAL mode and a busy timeout."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        # 30 s busy timeout: concurrent writers (agents taking tickets) wait instead of failing
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, future=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - SQLAlchemy event signature
+            # SQLAlchemy emits BEGIN itself (below), so a transaction can take the write lock up front
+            connection.isolation_level = None
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):  # noqa: ANN001 - SQLAlchemy event signature
+            # write_lock=True: BEGIN IMMEDIATE, so read-then-write transactions (taking a ticket,
+            # numbering a message) queue on the busy timeout instead of failing on a stale snapshot
+            immediate = connection.get_execution_options().get("write_lock")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+
+
+def write_transaction(engine: Engine):
+    """engine.begin() that holds the write lock from the start on SQLite (elsewhere: a plain transaction)."""
+    return engine.execution_options(write_lock=True).begin()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Brings the database to the newest migration (creates it on first use)."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

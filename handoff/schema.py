@@ -1,0 +1,58 @@
+"""Tables of the handoff queue as queries see them; the schema itself is created by migrations/."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+TZ = DateTime(timezone=True)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("last_seen_at", TZ),
+)
+
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Integer, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(40), nullable=False),
+    Column("customer_id", String(200)),
+    Column("tier", String(200)),
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("reason_detail", Text, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("agent_id", Integer),
+    Column("claim", String(40)),
+    Column("contact_phone", String(20)),
+    Column("transcript", JSON, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("assigned_at", TZ),
+    Column("first_agent_reply_at", TZ),
+    Column("resolved_at", TZ),
+    Column("resolution_note", Text),
+    Column("rating", Integer),
+    Column("rating_comment", Text),
+)
+
+WAITING, ASSIGNED, RESOLVED, ABANDONED = "waiting", "assigned", "resolved", "abandoned"
+OPEN_STATUSES = (WAITING, ASSIGNED)
+LIVE, LEFT_MESSAGE = "live", "message"
