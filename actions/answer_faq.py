@@ -11,7 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
 from actions.conversation import FAILURE_SLOT, chosen_faq_key, faq_button, known_entities
+from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import knowledge_access
+from handoff.escalation import rules
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class ActionAnswerFaq(Action):
             # The model knows a key the knowledge base does not: retrain or fix data/kb.
             logger.error("No knowledge-base entry for FAQ key %r; run `make validate`", key)
             return say_cannot_help(dispatcher, tracker, access)
+        sensitive = rules().sensitive_topic(current_turn(tracker))
+        if sensitive:
+            return hand_over(dispatcher, tracker, sensitive)
         buttons = [
             faq_button(follow_up.key, follow_up.question)
             for follow_up in (access.kb.get(k) for k in entry.follow_ups)

@@ -15,7 +15,13 @@ from actions.knowledge_access import KnowledgeAccess, knowledge_access
 def say_cannot_help(
     dispatcher: CollectingDispatcher, tracker: Tracker, access: KnowledgeAccess
 ) -> List[EventType]:
-    """The honest failure: an apology, the shop's contact channels, one more failure counted."""
+    """The honest failure: an apology, the shop's contact channels, one more failure counted;
+    or, after too many failures in a row, a person (settings.yml: escalation.max_failures)."""
+    from actions.escalate import escalation_for_failure, hand_over
+
+    decision = escalation_for_failure(tracker)
+    if decision:
+        return hand_over(dispatcher, tracker, decision)
     dispatcher.utter_message(response="utter_cannot_help")
     contact = access.contact_text()
     if contact:
@@ -33,25 +39,3 @@ class ActionCannotHelp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         return say_cannot_help(dispatcher, tracker, knowledge_access())
-
-
-class ActionHumanContact(Action):
-    """For requests for a person and complaints: acknowledge, then give the human channels.
-
-    The live handoff queue is not part of the product yet, so the bot does not
-    pretend to transfer: it tells the customer where people answer.
-    """
-
-    def name(self) -> str:
-        return "action_human_contact"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        lead = "utter_complaint_ack" if intent == "complaint" else "utter_human_contact"
-        dispatcher.utter_message(response=lead)
-        contact = knowledge_access().contact_text()
-        if contact:
-            dispatcher.utter_message(text=contact)
-        return []

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
 from actions.conversation import FAILURE_SLOT, failure_count, faq_button, ranked_faq_keys
+from actions.escalate import escalation_for_failure, hand_over
 from actions.knowledge_access import knowledge_access
 from bot.settings import settings
 
@@ -46,6 +47,9 @@ class ActionClarify(Action):
         keys = fuse_rankings(classifier[:limit], [hit.entry.key for hit in hits])[:limit]
         if not keys:
             return say_cannot_help(dispatcher, tracker, access)
+        decision = escalation_for_failure(tracker)
+        if decision:
+            return hand_over(dispatcher, tracker, decision)
         buttons = [faq_button(key, access.kb.get(key).question) for key in keys]
         buttons.append({"title": "都不是", "payload": "/deny"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)

@@ -38,6 +38,8 @@ def make_tracker(
     entities: Optional[List[Dict[str, Any]]] = None,
     slots: Optional[Dict[str, Any]] = None,
     faq_key: Optional[str] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
     """A tracker whose latest message looks like the Rasa server's parse of `text`."""
     latest: Dict[str, Any] = {
@@ -45,6 +47,7 @@ def make_tracker(
         "intent": {"name": intent, "confidence": confidence},
         "intent_ranking": ranking or [],
         "entities": entities or [],
+        "metadata": metadata or {},
     }
     if faq_key:
         latest["response_selector"] = {
@@ -58,7 +61,7 @@ def make_tracker(
         sender_id="test-customer",
         slots={"failure_count": 0.0, **(slots or {})},
         latest_message=latest,
-        events=[],
+        events=events or [],
         paused=False,
         followup_action=None,
         active_loop={},

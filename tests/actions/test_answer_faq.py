@@ -63,8 +63,8 @@ def test_follow_ups_become_buttons_that_name_the_entry(access, dispatcher, domai
 
 
 def test_an_unknown_key_is_an_honest_failure_not_a_made_up_answer(access, dispatcher, domain):
-    tracker = make_tracker("问题", faq_key="no_such_entry", slots={"failure_count": 1.0})
+    tracker = make_tracker("问题", faq_key="no_such_entry")
     events = run(dispatcher, domain, tracker)
     assert dispatcher.messages[0]["response"] == "utter_cannot_help"
     assert dispatcher.messages[1]["text"] == access.contact_text()
-    assert events[-1]["value"] == 2.0
+    assert events[-1]["value"] == 1.0

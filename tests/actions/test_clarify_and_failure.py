@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.cannot_help import ActionCannotHelp, ActionHumanContact
+from actions.cannot_help import ActionCannotHelp
 from actions.clarify import ActionClarify, fuse_rankings
 from tests.actions.conftest import make_tracker
 
@@ -44,11 +44,11 @@ def test_at_most_the_configured_number_of_suggestions(access, dispatcher, domain
 
 
 def test_nothing_close_is_an_honest_failure_with_contacts(access, dispatcher, domain):
-    tracker = make_tracker("🙂🙂🙂", intent="nlu_fallback", ranking=[], slots={"failure_count": 1.0})
+    tracker = make_tracker("🙂🙂🙂", intent="nlu_fallback", ranking=[])
     events = ActionClarify().run(dispatcher, tracker, domain)
     assert [m.get("response") for m in dispatcher.messages] == ["utter_cannot_help", None]
     assert dispatcher.messages[1]["text"] == access.contact_text()
-    assert events[-1]["value"] == 2.0
+    assert events[-1]["value"] == 1.0
 
 
 def test_low_confidence_candidates_are_not_offered(access, dispatcher, domain):
@@ -62,19 +62,6 @@ def test_out_of_scope_counts_a_failure(access, dispatcher, domain):
     events = ActionCannotHelp().run(dispatcher, make_tracker("今天天气怎么样", intent="out_of_scope"), domain)
     assert dispatcher.messages[0]["response"] == "utter_cannot_help"
     assert events == [{"event": "slot", "timestamp": None, "name": "failure_count", "value": 1.0}]
-
-
-def test_a_complaint_is_acknowledged_before_the_contacts(access, dispatcher, domain):
-    events = ActionHumanContact().run(dispatcher, make_tracker("太差了!!!", intent="complaint"), domain)
-    assert dispatcher.messages[0]["response"] == "utter_complaint_ack"
-    assert dispatcher.messages[1]["text"] == access.contact_text()
-    assert events == []
-
-
-def test_a_request_for_a_person_gets_the_channels_not_a_fake_transfer(access, dispatcher, domain):
-    ActionHumanContact().run(dispatcher, make_tracker("转人工", intent="request_human"), domain)
-    assert dispatcher.messages[0]["response"] == "utter_human_contact"
-    assert "400-820-6688" in dispatcher.messages[1]["text"]
 
 
 def test_fusion_prefers_keys_both_rankings_agree_on():
