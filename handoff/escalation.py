@@ -24,6 +24,11 @@ REASONS = (
     "request_human", "repeated_failure", "complaint", "sensitive_topic", "vip_tier", "bot_unavailable",
     "left_message",
 )
+# used when settings.yml does not name a priority
+DEFAULT_PRIORITIES = {
+    "vip_tier": 30, "complaint": 20, "sensitive_topic": 20, "request_human": 10, "repeated_failure": 10,
+    "bot_unavailable": 10, "left_message": 0,
+}
 _EXCLAMATIONS = re.compile(r"[!！]{3,}")
 _QUESTIONS = re.compile(r"[?？]{3,}")
 
@@ -95,7 +100,7 @@ class Rules:
         for reason in REASONS:
             key = f"priority_{reason}"
             try:
-                priorities[reason] = int(section.get(key, 10))
+                priorities[reason] = int(section.get(key, DEFAULT_PRIORITIES[reason]))
             except (TypeError, ValueError):
                 raise SettingsError(f"settings.yml: escalation.{key} must be a whole number") from None
         max_failures = int(section.get("max_failures", 2))

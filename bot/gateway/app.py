@@ -9,26 +9,41 @@ Route map (a message's way in is `/chat/socket`, or `/chat/api/*` without WebSoc
     POST /chat/api/messages  HTTP fallback: send
     GET  /chat/api/events    HTTP fallback: long poll
     GET  /health             gateway and Rasa status
+    GET  /console            agent console page              -> static/console.html
+    *    /console/api/...    agent console JSON API          -> console_api.py (docs/console-api.md)
+    GET  /console/socket     agent console live updates      -> console_socket.py
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from pathlib import Path
 from typing import Optional
 
 import aiohttp
 from aiohttp import web
 
-from bot.gateway import customer_http
+from bot.database import create_database_engine
+from bot.gateway import console_api, customer_http
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
+from bot.gateway.console_socket import ConsoleHub
 from bot.gateway.conversations import ChatService
 from bot.gateway.customer_socket import customer_socket
+from bot.gateway.handoff_desk import HandoffDesk
 from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
-from bot.gateway.store import ConversationStore, create_database_engine
+from bot.gateway.store import ConversationStore
+from handoff.accounts import AgentDirectory
+from handoff.business_hours import BusinessHours
+from handoff.escalation import Rules
+from handoff.queue import TicketQueue
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -37,11 +52,19 @@ HUB = web.AppKey("hub", ConversationHub)
 SERVICE = web.AppKey("service", ChatService)
 RELAY = web.AppKey("relay", BotRelay)
 RASA = web.AppKey("rasa", RasaClient)
+DESK = web.AppKey("desk", HandoffDesk)
+CONSOLE = web.AppKey("console", ConsoleHub)
+KNOWLEDGE = web.AppKey("knowledge", console_api.LazyKnowledge)
 
 
 async def demo_page(request: web.Request) -> web.FileResponse:
     """The demo shop page that embeds the widget."""
     return web.FileResponse(STATIC_DIR / "demo.html")
+
+
+async def console_page(request: web.Request) -> web.FileResponse:
+    """The agent console (it logs in through the API)."""
+    return web.FileResponse(STATIC_DIR / "console.html")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -60,23 +83,50 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     """Builds the gateway from `config` (default: settings.yml and SHOP_* variables)."""
     config = config or GatewayConfig.from_settings()
     app = web.Application(middlewares=[customer_http.cross_origin], client_max_size=1024 * 1024)
-    hub = ConversationHub(ConversationStore(create_database_engine(config.database_url)), config.history_limit)
+    engine = create_database_engine(config.database_url)
+    hub = ConversationHub(ConversationStore(engine), config.history_limit)
     rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds, config.rasa_connections)
     relay = BotRelay(hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text)
     limiter = RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
+    handoff = config.handoff
+    agent_timeout = float(handoff.get("agent_timeout_seconds", 120))
+    desk = HandoffDesk(
+        hub, TicketQueue(engine), AgentDirectory(engine, float(handoff.get("session_hours", 12))),
+        Rules.from_settings(config.escalation), BusinessHours.from_settings(handoff),
+        online_window_seconds=min(60.0, agent_timeout),
+        default_handling_seconds=60 * float(handoff.get("default_handling_minutes", 8)),
+    )
+    relay.desk = desk
     app[CONFIG] = config
     app[HUB] = hub
     app[RASA] = rasa
     app[RELAY] = relay
-    app[SERVICE] = ChatService(hub, relay, limiter, config.max_message_length)
+    app[DESK] = desk
+    app[CONSOLE] = ConsoleHub(desk)
+    app[KNOWLEDGE] = console_api.LazyKnowledge()
+    app[SERVICE] = ChatService(hub, relay, desk, limiter, config.max_message_length)
+
+    async def requeue_forever() -> None:
+        # tickets of agents who closed their console or lost their connection go back to the queue
+        while True:
+            await asyncio.sleep(max(1.0, agent_timeout / 4))
+            try:
+                await desk.requeue_stale(agent_timeout)
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+                logger.exception("requeueing stale tickets failed")
 
     async def start(app: web.Application) -> None:
         await rasa.start()
+        app["requeue"] = asyncio.create_task(requeue_forever())
 
     async def stop(app: web.Application) -> None:
+        app["requeue"].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app["requeue"]
         await relay.drain()
         await rasa.close()
         hub.close()
+        engine.dispose()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
@@ -86,6 +136,10 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_post("/chat/api/hello", customer_http.hello)
     app.router.add_post("/chat/api/messages", customer_http.post_message)
     app.router.add_get("/chat/api/events", customer_http.events)
+    app.router.add_post("/chat/api/frames", customer_http.post_frame)
     app.router.add_route("OPTIONS", "/chat/api/{tail:.*}", customer_http.events)
+    app.router.add_get("/console", console_page)
+    app.router.add_get("/console/socket", app[CONSOLE].serve)
+    console_api.add_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Dict, Set
+from typing import TYPE_CHECKING, Dict, Optional, Set
 
 from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import BotUnavailable, RasaClient
+from handoff.escalation import REASONS, Escalation
+
+if TYPE_CHECKING:
+    from bot.gateway.handoff_desk import HandoffDesk
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,8 @@ class BotRelay:
         self.slow = {"code": "bot_slow", "text": slow_text}
         self._locks: Dict[str, asyncio.Lock] = {}
         self._tasks: Set[asyncio.Task] = set()
+        # set by the app: where the actions' handoff requests go
+        self.desk: Optional[HandoffDesk] = None
 
     def submit(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> asyncio.Task:
         """Schedules the bot's answer to one message; returns the task (tests await it)."""
@@ -63,14 +69,41 @@ class BotRelay:
         except BotUnavailable as error:
             logger.warning("conversation %s: %s", conversation_id, error)
             self.hub.set_typing(conversation_id, False)
-            self.hub.set_notice(conversation_id, self.unavailable)
+            await self._unavailable(conversation_id)
             return
         self.hub.set_typing(conversation_id, False)
         if not replies:
             # our rules answer every message; silence means a custom action failed
             logger.warning("conversation %s: Rasa returned no reply (is the action server running?)", conversation_id)
-            self.hub.set_notice(conversation_id, self.unavailable)
+            await self._unavailable(conversation_id)
             return
         self.hub.set_notice(conversation_id, None)
+        self.hub.live(conversation_id).offered_alternatives = False
         for reply in replies:
-            await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
+            if reply.handoff and self.desk:
+                await self.desk.escalate(conversation_id, _escalation(reply.handoff), reply.handoff.get("transcript"))
+            elif reply.text or reply.buttons or reply.image:
+                await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
+
+    async def _unavailable(self, conversation_id: str) -> None:
+        self.hub.set_notice(conversation_id, self.unavailable)
+        live = self.hub.live(conversation_id)
+        if self.desk and not live.offered_alternatives:
+            # once per outage: a person, or a message for later, instead of waiting for the bot
+            live.offered_alternatives = True
+            await self.hub.post(
+                conversation_id, "bot", "智能客服暂时无法回复。您可以转人工客服，或者留言给我们：",
+                extra={"buttons": [
+                    {"title": "转人工", "payload": "/handoff"}, {"title": "留言", "payload": "/leave_message"},
+                ]},
+            )
+
+
+def _escalation(request: Dict) -> Escalation:
+    """An action's handoff request, checked: unknown reasons become a plain request for a person."""
+    reason = request.get("reason") if request.get("reason") in REASONS else "request_human"
+    try:
+        priority = int(request.get("priority", 10))
+    except (TypeError, ValueError):
+        priority = 10
+    return Escalation(reason, str(request.get("detail") or ""), priority)

@@ -1,7 +1,10 @@
 """What happens to a customer's frames once they are parsed, whatever the transport (WebSocket or HTTP).
 
 `hello` starts or resumes a conversation; `message` is checked against the
-rate limit, stored once, echoed to the conversation and handed to the bot.
+rate limit, stored once, echoed to the conversation, then routed: to the agent
+while the conversation has an open ticket, to a person at once when a
+gateway-side escalation rule matches (VIP tier, strong anger, the 转人工
+button), otherwise to the bot.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from bot.gateway.bot_relay import BotRelay
+from bot.gateway.handoff_desk import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, HandoffDesk
 from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import Message
+from handoff.escalation import GATEWAY_SIDE_RULES, Escalation, Turn
 
 
 @dataclass
@@ -38,9 +43,12 @@ class Welcome:
 class ChatService:
     """Customer-side conversation logic shared by both transports."""
 
-    def __init__(self, hub: ConversationHub, relay: BotRelay, limiter: RateLimiter, max_length: int) -> None:
+    def __init__(
+        self, hub: ConversationHub, relay: BotRelay, desk: HandoffDesk, limiter: RateLimiter, max_length: int
+    ) -> None:
         self.hub = hub
         self.relay = relay
+        self.desk = desk
         self.limiter = limiter
         self.max_length = max_length
 
@@ -71,8 +79,40 @@ class ChatService:
             session_id, "customer", message.text, client_id=message.client_id, payload=payload
         )
         if not duplicate:
-            self.relay.submit(session_id, payload or text_for_bot(message.text), shop_metadata)
+            await self._route(session_id, stored, payload, shop_metadata)
         return stored
+
+    async def _route(self, session_id: str, stored: Message, payload: Optional[str], metadata: Dict[str, str]) -> None:
+        if payload == LEAVE_MESSAGE_PAYLOAD:
+            await self.desk.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
+            return
+        if await self.desk.open_ticket(session_id):
+            return  # an agent has (or will have) this conversation: the bot must not answer
+        rules = self.desk.rules
+        if payload == HANDOFF_PAYLOAD:
+            decision: Optional[Escalation] = rules._escalate("request_human", "点击了“转人工”按钮")
+        else:
+            turn = Turn(text=stored.text, tier=metadata.get("tier"), first_message=stored.seq == 1)
+            decision = rules.first_match(turn, GATEWAY_SIDE_RULES)
+        if decision:
+            await self.desk.escalate(session_id, decision)
+            return
+        self.relay.submit(session_id, payload or text_for_bot(stored.text), metadata)
+
+    async def control(self, session_id: str, frame: Dict[str, Any]) -> None:
+        """The handoff frames a customer may send: cancel_handoff, rating, leave_message."""
+        kind = frame["type"]
+        if kind == "cancel_handoff":
+            await self.desk.cancel(session_id)
+        elif kind == "rating":
+            await self.desk.rate(session_id, frame.get("ticket_id"), frame.get("score"), frame.get("comment"))
+        elif kind == "leave_message":
+            allowed, wait = self.limiter.check(session_id)
+            if not allowed:
+                raise ProtocolError("rate_limited", seconds=wait)
+            await self.desk.leave_message(session_id, frame.get("text"), frame.get("phone"))
+        else:
+            raise ProtocolError("unknown_type")
 
     async def _metadata(self, session_id: str, message: CustomerMessage) -> Dict[str, str]:
         known = await self.hub.shop_metadata(session_id)
@@ -84,7 +124,9 @@ class ChatService:
 
     async def _offered(self, session_id: str, payload: Optional[str]) -> Optional[str]:
         # a payload is an intent command to Rasa: only ones the bot offered as buttons are passed on,
-        # anything else is treated as the typed text it came with
+        # anything else is treated as the typed text it came with; the gateway's own commands always work
+        if payload in (HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD):
+            return payload
         if payload and payload in await self.hub.offered_payloads(session_id):
             return payload
         return None

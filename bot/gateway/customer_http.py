@@ -14,7 +14,7 @@ from bot.gateway.origins import origin_allowed
 from bot.gateway.protocol import TEXTS, ProtocolError, parse_hello, parse_message
 
 LONG_POLL_LIMIT_SECONDS = 25
-ERROR_STATUS = {"rate_limited": 429, "too_long": 413, "unknown_session": 404}
+ERROR_STATUS = {"rate_limited": 429, "too_long": 413, "unknown_session": 404, "no_ticket": 409}
 
 
 def _json(body: Dict[str, Any], status: int = 200) -> web.Response:
@@ -79,8 +79,28 @@ async def hello(request: web.Request) -> web.Response:
             "messages": [m.to_frame() for m in welcome.history],
             "notice": live.notice,
             "typing": live.typing,
+            "frames": await request.app[SERVICE].desk.state_frames(welcome.session_id),
         }
     )
+
+
+async def post_frame(request: web.Request) -> web.Response:
+    """POST /chat/api/frames: a handoff frame (cancel_handoff, rating, leave_message) with `session_id`."""
+    from bot.gateway.app import SERVICE
+    from bot.gateway.customer_socket import CONTROL_TYPES
+
+    service = request.app[SERVICE]
+    try:
+        body = await _body(request)
+        session_id = _session_id(body.get("session_id"))
+        if await service.hub.shop_metadata(session_id) is None:
+            raise ProtocolError("unknown_session")
+        if body.get("type") not in CONTROL_TYPES:
+            raise ProtocolError("unknown_type")
+        await service.control(session_id, body)
+    except ProtocolError as error:
+        return _error(error)
+    return _json({"frames": await service.desk.state_frames(session_id)})
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -99,7 +119,7 @@ async def post_message(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.Response:
     """GET /chat/api/events?session_id=&after=&wait=: messages after `after`, waiting up to `wait` seconds."""
-    from bot.gateway.app import HUB
+    from bot.gateway.app import HUB, SERVICE
 
     hub = request.app[HUB]
     try:
@@ -117,4 +137,7 @@ async def events(request: web.Request) -> web.Response:
         await hub.wait_for_change(session_id, wait)
         messages = await hub.history(session_id, after)
     live = hub.live(session_id)
-    return _json({"messages": [m.to_frame() for m in messages], "notice": live.notice, "typing": live.typing})
+    return _json({
+        "messages": [m.to_frame() for m in messages], "notice": live.notice, "typing": live.typing,
+        "frames": await request.app[SERVICE].desk.state_frames(session_id),
+    })

@@ -14,6 +14,8 @@ from bot.gateway.protocol import TEXTS, ProtocolError, parse_frame, parse_hello,
 
 logger = logging.getLogger(__name__)
 
+CONTROL_TYPES = ("cancel_handoff", "rating", "leave_message")
+
 # 10,000 Chinese characters escaped as \uXXXX are 60 kB; anything far beyond is not a chat message
 MAX_FRAME_BYTES = 256 * 1024
 
@@ -73,6 +75,8 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                         outbox.put_nowait({"type": "notice", **live.notice})
                     if live.typing:
                         outbox.put_nowait({"type": "typing", "on": True})
+                    for state in await service.desk.state_frames(session_id):
+                        outbox.put_nowait(state)
                 elif kind == "message":
                     if session_id is None:
                         raise ProtocolError("not_started")
@@ -81,6 +85,10 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                     outbox.put_nowait(
                         {"type": "ack", "client_id": message.client_id, "id": stored.id, "seq": stored.seq}
                     )
+                elif kind in CONTROL_TYPES:
+                    if session_id is None:
+                        raise ProtocolError("not_started")
+                    await service.control(session_id, frame)
                 else:
                     raise ProtocolError("unknown_type")
             except ProtocolError as error:

@@ -25,6 +25,10 @@ class LiveState:
 
     typing: bool = False
     notice: Optional[Dict[str, Any]] = None
+    # the open "leave a message" form, shown again to a client that reconnects
+    leave_message_request: Optional[Dict[str, Any]] = None
+    # the "person or message?" offer was made during the current bot outage
+    offered_alternatives: bool = False
     subscribers: Set[asyncio.Queue] = field(default_factory=set)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -114,8 +118,12 @@ class ConversationHub:
             state.notice = None
             self._fan_out(conversation_id, {"type": "notice", "code": "bot_available", "text": ""})
 
+    def push(self, conversation_id: str, frame: Dict[str, Any]) -> None:
+        """Sends a frame that is not a stored message (handoff state, queue place, forms) to the clients."""
+        self._fan_out(conversation_id, frame)
+
     def subscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
-        """From now on `queue` receives every frame pushed to the conversation."""
+        """From now on `queue` (anything with put_nowait) receives every frame pushed to the conversation."""
         self.live(conversation_id).subscribers.add(queue)
 
     def unsubscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
@@ -124,7 +132,7 @@ class ConversationHub:
         if state is None:
             return
         state.subscribers.discard(queue)
-        if not state.subscribers and not state.typing and state.notice is None:
+        if not state.subscribers and not state.typing and state.notice is None and not state.leave_message_request:
             self._live.pop(conversation_id, None)
 
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:

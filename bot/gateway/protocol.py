@@ -32,6 +32,9 @@ TEXTS = {
     "rate_limited": "您发送得太快了，请 {seconds} 秒后再发。我们会逐条回复您。",
     "unknown_session": "之前的对话已失效，已为您开始新的对话。",
     "bad_origin": "此网站未获准接入在线客服。",
+    "bad_phone": "请输入正确的 11 位手机号，方便客服联系您。",
+    "bad_rating": "请选择 1 到 5 星。",
+    "no_ticket": "当前没有进行中的人工服务。",
 }
 
 

@@ -27,6 +27,8 @@ class BotReply:
     text: str
     buttons: List[Dict[str, str]] = field(default_factory=list)
     image: Optional[str] = None
+    # an action's request to hand the conversation to a person (actions/escalate.py)
+    handoff: Optional[Dict[str, Any]] = None
 
     def extra(self) -> Dict[str, Any]:
         """What the store keeps beside the text."""
@@ -51,8 +53,10 @@ def parse_replies(body: Any) -> List[BotReply]:
         ]
         text = item.get("text") or ""
         image = item.get("image") if isinstance(item.get("image"), str) else None
-        if text or buttons or image:
-            replies.append(BotReply(str(text), buttons, image))
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        handoff = custom.get("handoff") if isinstance(custom.get("handoff"), dict) else None
+        if text or buttons or image or handoff:
+            replies.append(BotReply(str(text), buttons, image, handoff))
     return replies
 
 

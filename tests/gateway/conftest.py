@@ -34,6 +34,13 @@ class StandInRasa:
         if self.mode == "silent":
             return web.json_response([])
         sender, text = body["sender"], body["message"]
+        if "转人工" in text:
+            # what actions/escalate.py sends: a handoff request with the transcript and readings
+            handoff = {"reason": "request_human", "detail": "意图 request_human：转人工", "priority": 10,
+                       "transcript": [{"sender": "customer", "text": text,
+                                       "reading": {"intent": "request_human", "confidence": 0.98, "entities": [],
+                                                   "faq_key": None, "kb_shown": []}}]}
+            return web.json_response([{"recipient_id": sender, "custom": {"handoff": handoff}}])
         replies: List[Dict[str, Any]] = [{"recipient_id": sender, "text": f"收到：{text}"}]
         if "按钮" in text:
             replies.append(
@@ -72,6 +79,9 @@ def gateway_config(stand_in_rasa, tmp_path) -> GatewayConfig:
         bot_timeout_seconds=1.5,
         rate_limit_burst=5,
         rate_limit_per_minute=60,
+        escalation={"tiers": ["diamond"], "sensitive_intents": ["legal_threat"]},
+        # people answer around the clock in these tests, unless a test says otherwise
+        handoff={"hours": "00:00-23:59:59", "days": "mon-sun", "holidays": [], "agent_timeout_seconds": 120},
     )
 
 

@@ -66,6 +66,12 @@
   const shownIds = new Set();
   const byClientId = new Map();    // client_id -> bubble element
   const outbox = new Map();        // client_id -> message frame, until acknowledged
+  // human handoff (docs/chat-protocol.md, "Human handoff")
+  let handoffState = null;         // null (never), "waiting", "assigned", "ended", "cancelled"
+  let handoffTicket = null, handoffAgent = null, queueInfo = null, cancelPending = false;
+  let customStatus = "";           // text set through ShopChat.setStatus, shown when no handoff is active
+  const ratingForms = new Map();   // ticket id -> its rating form: one per ticket, even if the request comes again
+  let leave = null;                // the open leave-message form (at most one)
 
   // ---- DOM helpers ---------------------------------------------------------
   function el(tag, attrs, children) {
@@ -150,18 +156,28 @@
   }, [icon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.5L5 21.5V18H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 7.5a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z")]);
 
   const title = String(opts.title);
+  // "转人工": an ordinary customer message with the /handoff payload (shown, acknowledged, re-sent like any other)
+  const humanBtn = el("button", { class: "shopchat-human", type: "button", text: "转人工",
+    onclick: () => submit("转人工", "/handoff") });
   const header = el("div", { class: "shopchat-header" }, [
     el("span", { class: "shopchat-logo", "aria-hidden": "true", text: "云" }),
     el("div", { class: "shopchat-title", text: title }),
-    el("button", { class: "shopchat-human", type: "button", text: "转人工", onclick: () => submit("转人工") }),
+    humanBtn,
     el("button", { class: "shopchat-close", type: "button", "aria-label": "关闭", onclick: () => closePanel(true) },
       [icon("M6 6l12 12M18 6L6 18", "shopchat-icon-stroke")]),
   ]);
-  // Queue position etc. for the human-agent handoff (later); hidden while empty.
-  const status = el("div", { class: "shopchat-status", role: "status", hidden: true });
+  // Handoff state and queue position under the header; hidden while empty.
+  const statusText = el("span", { class: "shopchat-status-text" });
+  const queueEl = el("span", { class: "shopchat-queue", hidden: true });
+  const cancelBtn = el("button", { class: "shopchat-cancel-handoff", type: "button", text: "取消排队", hidden: true,
+    onclick: () => cancelHandoff() });
+  const status = el("div", { class: "shopchat-status", hidden: true, "data-state": "none" }, [
+    el("div", { class: "shopchat-status-lines", role: "status" }, [statusText, queueEl]), cancelBtn,
+  ]);
   const noticeEl = el("div", { class: "shopchat-notice", role: "status", hidden: true });
+  const typingLabel = el("span", { class: "shopchat-sr", text: "小云正在输入…" });
   const typingEl = el("div", { class: "shopchat-typing", hidden: true }, [
-    el("span", { class: "shopchat-sr", text: "小云正在输入…" }),
+    typingLabel,
     el("span", { class: "shopchat-dot" }), el("span", { class: "shopchat-dot" }), el("span", { class: "shopchat-dot" }),
   ]);
   const list = el("div", { class: "shopchat-messages", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": "聊天记录" }, [typingEl]);
@@ -203,11 +219,6 @@
       closePanel(true);
     }
   });
-
-  function setStatus(text) {
-    status.textContent = text || "";
-    status.hidden = !text;
-  }
 
   // One banner: the connection state wins over a bot notice (bot_unavailable, bot_slow, ...).
   function renderNotice() {
@@ -299,7 +310,7 @@
     const stick = nearBottom();
     node.shopchatKey = key;
     let before = typingEl;
-    const items = list.querySelectorAll(".shopchat-msg");
+    const items = list.querySelectorAll(".shopchat-msg, .shopchat-local");
     for (let i = 0; i < items.length; i++) {
       if (items[i] !== node && items[i].shopchatKey > key) { before = items[i]; break; }
     }
@@ -335,6 +346,8 @@
     shownIds.add(id);
     const seq = typeof msg.seq === "number" ? msg.seq : lastSeq;
     let latest = false;
+    // the bot's answer to a submitted leave-message form
+    if (msg.sender === "bot" && leave && leave.pending) leave.done();
     if (msg.sender === "bot" || msg.sender === "agent") {
       setTyping(false);
       if (seq >= latestBotSeq) {
@@ -375,6 +388,218 @@
     node.appendChild(el("span", { class: "shopchat-failed", text: "未发送" }));
   }
 
+  // ---- human handoff: status line, rating and leave-message forms -------------
+  const HANDOFF_STATES = ["waiting", "assigned", "ended", "cancelled"];
+  const handoffActive = () => handoffState === "waiting" || handoffState === "assigned";
+
+  function queueText() {
+    if (!queueInfo) return "";
+    const pos = queueInfo.position, eta = queueInfo.eta_seconds;
+    const wait = typeof eta === "number" && eta >= 0 ? "预计等待约 " + Math.max(1, Math.ceil(eta / 60)) + " 分钟" : "";
+    if (!(typeof pos === "number" && pos >= 1)) return wait ? "排队中：" + wait : "";
+    const where = pos < 2 ? "您是下一位" : "排队中：您前面还有 " + (Math.floor(pos) - 1) + " 位";
+    return wait ? where + "，" + wait : where;
+  }
+
+  function renderStatus() {
+    let text = customStatus, queue = "";
+    if (handoffState === "waiting") {
+      text = "正在为您转接人工客服…";
+      queue = queueText();
+    } else if (handoffState === "assigned") {
+      const name = handoffAgent && handoffAgent.name ? String(handoffAgent.name) : "";
+      text = name ? "人工客服 " + name + " 正在为您服务" : "人工客服正在为您服务";
+    }
+    const focused = document.activeElement;
+    statusText.textContent = text;
+    queueEl.textContent = queue;
+    queueEl.hidden = !queue;
+    cancelBtn.hidden = handoffState !== "waiting";
+    cancelBtn.disabled = cancelPending;
+    humanBtn.hidden = handoffActive();
+    status.hidden = !text;
+    status.setAttribute("data-state", handoffState || "none");
+    typingLabel.textContent = handoffState === "assigned" ? "客服正在输入…" : "小云正在输入…";
+    // a focused button that just disappeared: keep keyboard users in the panel
+    if ((focused === humanBtn || focused === cancelBtn) && focused.hidden && !panel.hidden) {
+      if (!cancelBtn.hidden) cancelBtn.focus(); else input.focus();
+    }
+  }
+
+  function setStatus(text) { // public (ShopChat.setStatus): a line of its own while no handoff is active
+    customStatus = text ? String(text) : "";
+    renderStatus();
+  }
+
+  function handleHandoff(f) {
+    if (HANDOFF_STATES.indexOf(f.state) < 0) return;
+    const ticket = f.ticket_id != null ? f.ticket_id : handoffTicket;
+    // a new ticket, or no longer waiting: the old queue position means nothing
+    if (f.state !== "waiting" || (handoffTicket != null && ticket !== handoffTicket)) queueInfo = null;
+    handoffState = f.state;
+    handoffTicket = ticket;
+    handoffAgent = f.state === "assigned" && f.agent && typeof f.agent === "object" ? f.agent : null;
+    cancelPending = false;
+    renderStatus();
+  }
+
+  function resetHandoff() {
+    handoffState = handoffTicket = handoffAgent = queueInfo = null;
+    cancelPending = false;
+    renderStatus();
+  }
+
+  function handleQueue(f) {
+    queueInfo = { position: f.position, eta_seconds: f.eta_seconds };
+    renderStatus();
+  }
+
+  function cancelHandoff() {
+    if (cancelPending) return;
+    cancelPending = true;
+    renderStatus();
+    sendControl({ type: "cancel_handoff" }).then((ok) => {
+      if (!ok && cancelPending) { cancelPending = false; renderStatus(); }
+    });
+  }
+
+  // cancel_handoff, rating, leave_message: not messages, so no outbox. Resolves true when the frame went out
+  // (and, over HTTP, was not refused).
+  function sendControl(frame) {
+    const failed = () => {
+      addSystemLine("网络连接异常，请稍后再试。", true);
+      return false;
+    };
+    if (!ready) return Promise.resolve(failed());
+    if (mode !== "http") {
+      if (!ws || ws.readyState !== 1) return Promise.resolve(failed());
+      sendRaw(frame);
+      return Promise.resolve(true);
+    }
+    return httpJSON("POST", "/chat/api/frames", Object.assign({ session_id: sessionId }, frame), 15000).then((res) => {
+      const frames = Array.isArray(res.frames) ? res.frames : [res];
+      frames.forEach(handleFrame);
+      return !frames.some((x) => x && x.type === "error");
+    }, failed);
+  }
+
+  // Forms go into the message list after the last message shown; later messages come below them.
+  function insertLocal(node) {
+    insertNode(node, localKey());
+    scrollToBottom(true);
+  }
+
+  function finishForm(form, text) {
+    const hadFocus = form.contains(document.activeElement);
+    form.textContent = "";
+    form.setAttribute("data-done", "true");
+    form.appendChild(el("div", { class: "shopchat-form-done", role: "status", text: text }));
+    if (hadFocus && !panel.hidden) input.focus();
+  }
+
+  const STAR_WORDS = ["", "非常不满意", "不满意", "一般", "满意", "非常满意"];
+
+  function handleRatingRequest(f) {
+    const key = f.ticket_id == null ? "" : String(f.ticket_id);
+    if (ratingForms.has(key)) return; // asked again (reconnect): keep the one form
+    let score = 0;
+    const stars = [];
+    const word = el("span", { class: "shopchat-star-word", "aria-hidden": "true" });
+    const group = el("div", { class: "shopchat-stars", role: "group", "aria-label": "评分，1 到 5 星" });
+    for (let n = 1; n <= 5; n++) {
+      const star = el("button", { class: "shopchat-star", type: "button", "data-score": n, "aria-label": n + " 星",
+        "aria-pressed": "false", text: "★", onclick: () => pick(n) });
+      stars.push(star);
+      group.appendChild(star);
+    }
+    group.appendChild(word);
+    const comment = el("textarea", { class: "shopchat-rating-comment", rows: "2", maxlength: "500",
+      placeholder: "还有什么想说的？（选填）", "aria-label": "评价内容（选填）" });
+    const submitBtn = el("button", { class: "shopchat-rating-submit", type: "submit", text: "提交评价", disabled: true });
+    const form = el("form", { class: "shopchat-rating shopchat-local", "data-ticket-id": key, novalidate: true,
+      "aria-label": "服务评价" }, [el("div", { class: "shopchat-form-title", text: "请为本次人工服务打分" }), group, comment, submitBtn]);
+
+    function pick(n) {
+      score = n;
+      stars.forEach((s, i) => {
+        s.classList.toggle("shopchat-star-on", i < n);
+        s.setAttribute("aria-pressed", String(i === n - 1));
+      });
+      word.textContent = STAR_WORDS[n];
+      submitBtn.disabled = false;
+    }
+
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!score || submitBtn.disabled) return;
+      submitBtn.disabled = true;
+      const frame = { type: "rating", ticket_id: f.ticket_id, score: score, comment: comment.value.trim() };
+      sendControl(frame).then((ok) => {
+        if (ok) finishForm(form, "感谢您的评价！"); else submitBtn.disabled = false;
+      });
+    });
+    ratingForms.set(key, form);
+    insertLocal(form);
+  }
+
+  // The server's rule: spaces, dashes and a leading +86 allowed; then a mainland mobile number.
+  const normalizePhone = (raw) => String(raw).replace(/[\s-]+/g, "").replace(/^(?:\+86|86)/, "");
+  const PHONE_RE = /^1[3-9]\d{9}$/;
+
+  function handleLeaveRequest(f) {
+    const reason = f.text ? String(f.text) : "请留下您的问题和手机号，客服会尽快联系您。";
+    if (leave) { leave.reason.textContent = reason; return; } // only one open form
+    const reasonEl = el("div", { class: "shopchat-form-title shopchat-leave-reason", text: reason });
+    const textEl = el("textarea", { class: "shopchat-leave-text", rows: "3", maxlength: "2000",
+      placeholder: "请描述您的问题", "aria-label": "留言内容" });
+    const phoneEl = el("input", { class: "shopchat-leave-phone", type: "tel", inputmode: "tel", autocomplete: "tel",
+      placeholder: "手机号，方便客服联系您", "aria-label": "手机号" });
+    const errorEl = el("div", { class: "shopchat-leave-error", role: "alert", hidden: true });
+    const submitBtn = el("button", { class: "shopchat-leave-submit", type: "submit", text: "提交留言" });
+    const form = el("form", { class: "shopchat-leave shopchat-local", novalidate: true, "aria-label": "留言" },
+      [reasonEl, textEl, phoneEl, errorEl, submitBtn]);
+    const state = {
+      form: form, reason: reasonEl, pending: false,
+      error(text, field) {
+        errorEl.textContent = text || "";
+        errorEl.hidden = !text;
+        [textEl, phoneEl].forEach((x) => {
+          if (x === field) x.setAttribute("aria-invalid", "true"); else x.removeAttribute("aria-invalid");
+        });
+        if (field) field.focus();
+      },
+      setPending(on) {
+        state.pending = on;
+        submitBtn.disabled = on;
+        textEl.readOnly = phoneEl.readOnly = on;
+        if (on) form.setAttribute("aria-busy", "true"); else form.removeAttribute("aria-busy");
+      },
+      fail(text, code) { // refused by the server (bad_phone, ...): fix and send again
+        state.setPending(false);
+        state.error(text || "提交失败，请稍后再试", code === "bad_phone" ? phoneEl : textEl);
+      },
+      done() {
+        leave = null;
+        finishForm(form, "留言已提交");
+      },
+    };
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (state.pending) return;
+      const text = textEl.value.trim();
+      if (!text) return state.error("请先描述您的问题", textEl);
+      const phone = normalizePhone(phoneEl.value);
+      if (!PHONE_RE.test(phone)) return state.error("请输入正确的 11 位手机号", phoneEl);
+      state.error("");
+      state.setPending(true); // until the bot's confirmation message (or an error) arrives
+      sendControl({ type: "leave_message", text: text, phone: phone }).then((ok) => {
+        if (!ok && leave === state && state.pending) state.setPending(false);
+      });
+    });
+    leave = state;
+    insertLocal(form);
+  }
+
   // ---- frames from the gateway ---------------------------------------------
   function handleFrame(f) {
     if (!f || typeof f !== "object") return;
@@ -385,12 +610,18 @@
       case "typing": setTyping(!!f.on); break;
       case "notice": handleNotice(f); break;
       case "error": handleError(f); break;
+      case "handoff": handleHandoff(f); break;
+      case "queue": handleQueue(f); break;
+      case "rating_request": handleRatingRequest(f); break;
+      case "leave_message_request": handleLeaveRequest(f); break;
       default: break; // pong and unknown frames
     }
   }
 
   function onWelcome(f) {
     if (!f.resumed) lastSeq = 0; // a new conversation starts at seq 1
+    // the handoff state follows the history when a ticket is open (over HTTP: in `frames`, when sent)
+    if (!f.resumed || mode !== "http" || Array.isArray(f.frames)) resetHandoff();
     if (f.session_id) saveSession(sessionId = String(f.session_id));
     if (f.limits && typeof f.limits.max_length === "number") maxLen = f.limits.max_length;
     ready = true;
@@ -418,9 +649,20 @@
       if (mode === "http") httpHello(); else sendRaw(helloFrame());
       return;
     }
+    // refusals of our leave_message frame: shown in the form, which can be sent again
+    if (leave && (f.code === "bad_phone" || (leave.pending && !f.client_id && LEAVE_ERRORS.indexOf(f.code) >= 0))) {
+      leave.fail(f.text ? String(f.text) : "", f.code);
+      return;
+    }
+    if (f.code === "no_ticket" && cancelPending) { // nothing to cancel any more
+      resetHandoff();
+      return;
+    }
     if (f.client_id) markFailed(f.client_id);
     addSystemLine(f.text ? String(f.text) : "出错了，请稍后再试。", true);
   }
+
+  const LEAVE_ERRORS = ["bad_field", "empty", "too_long", "rate_limited"];
 
   // ---- transports ----------------------------------------------------------
   function helloFrame() {
@@ -457,6 +699,8 @@
     clearInterval(pingTimer);
     ready = false;
     setTyping(false);
+    if (leave && leave.pending) leave.setPending(false); // no answer will come on this connection: may send again
+    if (cancelPending) { cancelPending = false; renderStatus(); }
     if (!opened) failedOpens++;
     if (!everOpened && failedOpens >= 3) {
       mode = "http"; // WebSockets blocked (proxy, firewall): long polling instead
@@ -520,6 +764,7 @@
       }
       onWelcome(res);
       (res.messages || []).forEach(handleMessage);
+      httpState(res);
       httpPoll(gen);
     }).catch(() => { if (gen === httpGen) httpLost(); });
   }
@@ -534,15 +779,24 @@
         if (res.code === "unknown_session") { handleError(res); return; }
         throw new Error(res.code);
       }
-      const before = JSON.stringify([lastSeq, notice, typingEl.hidden]);
+      const before = httpSnapshot();
       (res.messages || []).forEach(handleMessage);
-      (res.notices || []).forEach(handleNotice);
-      if (typeof res.typing === "boolean") setTyping(res.typing);
+      httpState(res);
       // never spin: an answer that changed nothing and came back at once waits a second
-      const idle = JSON.stringify([lastSeq, notice, typingEl.hidden]) === before && Date.now() - began < 1000;
+      const idle = httpSnapshot() === before && Date.now() - began < 1000;
       setTimeout(() => httpPoll(gen), idle ? 1000 : 0);
     }).catch(() => { if (gen === httpGen) httpLost(); });
   }
+
+  // notice and typing are the current state; frames (handoff, queue, rating_request, ...) are fed in order
+  function httpState(res) {
+    if ("notice" in res) handleNotice(res.notice && typeof res.notice === "object" ? res.notice : { code: "bot_available" });
+    if (typeof res.typing === "boolean") setTyping(res.typing);
+    if (Array.isArray(res.frames)) res.frames.forEach(handleFrame);
+  }
+
+  const httpSnapshot = () => JSON.stringify([lastSeq, notice, typingEl.hidden, handoffState, status.textContent,
+    list.querySelectorAll(".shopchat-local").length]);
 
   function httpSend(frame) {
     const gen = httpGen;
@@ -624,7 +878,8 @@
     send: (text) => submit(text),
     sessionId: () => sessionId,
     transport: () => mode,
-    setStatus: setStatus, // for the agent handoff: queue position etc.
+    setStatus: setStatus, // a status line of the page's own, shown while no handoff is active
+    handoffState: () => handoffState,
   };
 
   function mount() {

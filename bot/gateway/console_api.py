@@ -1,0 +1,207 @@
+"""The agent console's JSON API (`/console/api/...`, documented in docs/console-api.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import wraps
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from aiohttp import web
+
+from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised
+from handoff.accounts import Agent
+from handoff.queue import TicketError
+
+MESSAGE_LIMIT = 5000
+TICKET_ERROR_STATUS = {"no_such_ticket": 404, "not_your_ticket": 403, "ticket_closed": 409, "no_such_agent": 404}
+Handler = Callable[[web.Request, Agent], Awaitable[web.StreamResponse]]
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
+
+
+def _error(code: str, message: str, status: int) -> web.Response:
+    return _json({"error": code, "message": message}, status)
+
+
+def logged_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Runs the handler with the calling agent; 401 without a valid session; ticket errors become 4xx."""
+
+    @wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        agent = await current_agent(request)
+        if agent is None:
+            return unauthorised()
+        try:
+            return await handler(request, agent)
+        except TicketError as error:
+            return _error(error.code, str(error), TICKET_ERROR_STATUS.get(error.code, 400))
+
+    return wrapper
+
+
+async def _body(request: web.Request) -> Dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "invalid_json"}', content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='{"error": "invalid_json"}', content_type="application/json")
+    return body
+
+
+def _desk(request: web.Request) -> Any:
+    from bot.gateway.app import DESK
+
+    return request.app[DESK]
+
+
+async def login(request: web.Request) -> web.Response:
+    """POST /console/api/login {username, password} -> {token, agent}; sets the session cookie."""
+    body = await _body(request)
+    desk = _desk(request)
+    result = await desk._sql(
+        desk.directory.log_in, str(body.get("username", "")), str(body.get("password", ""))
+    )
+    if result is None:
+        return _error("bad_credentials", "用户名或密码错误", 401)
+    token, agent = result
+    response = _json({"token": token, "agent": agent.to_json(online=True)})
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="Strict", path="/",
+        max_age=int(desk.directory.session_lifetime.total_seconds()),
+    )
+    return response
+
+
+@logged_in
+async def logout(request: web.Request, agent: Agent) -> web.Response:
+    desk = _desk(request)
+    await desk._sql(desk.directory.log_out, request_token(request))
+    response = web.Response(status=204)
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@logged_in
+async def me(request: web.Request, agent: Agent) -> web.Response:
+    from bot.gateway.app import CONSOLE
+
+    online = any(c.agent.id == agent.id for c in request.app[CONSOLE].connections)
+    return _json(agent.to_json(online=online))
+
+
+@logged_in
+async def queue(request: web.Request, agent: Agent) -> web.Response:
+    from bot.gateway.app import CONSOLE
+
+    snapshot = await request.app[CONSOLE].snapshot(agent)
+    snapshot.pop("type")
+    return _json(snapshot)
+
+
+@logged_in
+async def take_next(request: web.Request, agent: Agent) -> web.Response:
+    desk = _desk(request)
+    ticket = await desk.take_next(agent)
+    if ticket is None:
+        return _error("queue_empty", "队列中没有等待的客户", 404)
+    return _json(await desk.ticket_view(ticket))
+
+
+async def _ticket_for(request: web.Request, agent: Agent) -> Any:
+    desk = _desk(request)
+    try:
+        ticket_id = int(request.match_info["ticket_id"])
+    except ValueError:
+        raise TicketError("no_such_ticket", "ticket ids are numbers") from None
+    ticket = await desk._sql(desk.queue.get, ticket_id)
+    if ticket is None:
+        raise TicketError("no_such_ticket", f"there is no ticket {ticket_id}")
+    if agent.role != "supervisor" and ticket.agent_id != agent.id:
+        raise TicketError("not_your_ticket", f"ticket {ticket_id} is not assigned to you")
+    return ticket
+
+
+@logged_in
+async def get_ticket(request: web.Request, agent: Agent) -> web.Response:
+    ticket = await _ticket_for(request, agent)
+    return _json(await _desk(request).ticket_view(ticket))
+
+
+@logged_in
+async def post_message(request: web.Request, agent: Agent) -> web.Response:
+    body = await _body(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return _error("empty", "消息不能为空", 400)
+    if len(text) > MESSAGE_LIMIT:
+        return _error("too_long", f"消息最多 {MESSAGE_LIMIT} 个字", 413)
+    ticket = await _ticket_for(request, agent)
+    message = await _desk(request).agent_reply(agent, ticket.id, text.strip())
+    frame = message.to_frame()
+    frame.pop("type")
+    return _json(frame, 201)
+
+
+@logged_in
+async def transfer(request: web.Request, agent: Agent) -> web.Response:
+    body = await _body(request)
+    ticket = await _ticket_for(request, agent)
+    desk = _desk(request)
+    moved = await desk.transfer(agent, ticket.id, str(body.get("to", "")))
+    return _json(await desk.ticket_view(moved))
+
+
+@logged_in
+async def resolve(request: web.Request, agent: Agent) -> web.Response:
+    body = await _body(request)
+    ticket = await _ticket_for(request, agent)
+    desk = _desk(request)
+    done = await desk.resolve(agent, ticket.id, str(body.get("note", ""))[:2000])
+    return _json(await desk.ticket_view(done))
+
+
+@logged_in
+async def knowledge(request: web.Request, agent: Agent) -> web.Response:
+    """The best knowledge-base entries for a query, for quick insertion into a reply."""
+    from bot.gateway.app import KNOWLEDGE
+
+    query = request.query.get("q", "").strip()[:200]
+    if not query:
+        return _json({"results": []})
+    access = await request.app[KNOWLEDGE].get()
+    hits = await asyncio.get_running_loop().run_in_executor(None, access.search.search, query, 5, 0.05)
+    return _json({"results": [
+        {"key": hit.entry.key, "question": hit.entry.question, "answer": hit.entry.answer} for hit in hits
+    ]})
+
+
+class LazyKnowledge:
+    """The knowledge base and its search index, built in a thread on first use (about a second)."""
+
+    def __init__(self) -> None:
+        self._task: Optional[asyncio.Future] = None
+
+    async def get(self) -> Any:
+        if self._task is None:
+            from actions.knowledge_access import build_knowledge_access
+
+            self._task = asyncio.get_running_loop().run_in_executor(None, build_knowledge_access)
+        return await self._task
+
+
+def add_routes(app: web.Application) -> None:
+    """The console API's routes."""
+    app.router.add_post("/console/api/login", login)
+    app.router.add_post("/console/api/logout", logout)
+    app.router.add_get("/console/api/me", me)
+    app.router.add_get("/console/api/queue", queue)
+    app.router.add_post("/console/api/tickets/next", take_next)
+    app.router.add_get("/console/api/tickets/{ticket_id}", get_ticket)
+    app.router.add_post("/console/api/tickets/{ticket_id}/messages", post_message)
+    app.router.add_post("/console/api/tickets/{ticket_id}/transfer", transfer)
+    app.router.add_post("/console/api/tickets/{ticket_id}/resolve", resolve)
+    app.router.add_get("/console/api/knowledge", knowledge)

@@ -1,0 +1,37 @@
+"""Who is calling the console: a bearer token or the `console_session` cookie, checked against agent sessions."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from aiohttp import web
+
+from handoff.accounts import Agent
+
+COOKIE = "console_session"
+
+
+def request_token(request: web.Request) -> str:
+    """The token from `Authorization: Bearer`, the cookie, or `?token=` (WebSocket clients)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(COOKIE) or request.query.get("token", "")
+
+
+async def current_agent(request: web.Request) -> Optional[Agent]:
+    """The logged-in agent, or None."""
+    from bot.gateway.app import DESK
+
+    token = request_token(request)
+    if not token:
+        return None
+    desk = request.app[DESK]
+    return await desk._sql(desk.directory.agent_for_token, token)
+
+
+def unauthorised() -> web.Response:
+    return web.json_response(
+        {"error": "not_logged_in", "message": "请先登录人工客服工作台"}, status=401,
+        dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False),
+    )
