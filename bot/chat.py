@@ -29,6 +29,10 @@ def show(replies: List[Dict[str, Any]]) -> List[Dict[str, str]]:
     for reply in replies:
         if reply.get("text"):
             print(f"小云: {reply['text']}")
+        handoff = (reply.get("custom") or {}).get("handoff")
+        if handoff:
+            # the terminal talks to Rasa directly: there is no gateway here to open a ticket
+            print(f"（转人工：{handoff.get('reason')}，{handoff.get('detail')}。网页聊天窗口会在这里为客户排队转接人工客服。）")
         for button in reply.get("buttons") or []:
             buttons.append(button)
             print(f"   [{len(buttons)}] {button['title']}")

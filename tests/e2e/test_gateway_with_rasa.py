@@ -80,6 +80,8 @@ async def test_with_the_action_server_down_the_customer_is_told_and_it_recovers(
                 ws, lambda f: f["type"] == "notice" and f["code"] == "bot_unavailable", timeout=15
             )
             assert "暂时无法回复" in frames[-1]["text"]
+            offer = await receive_until(ws, lambda f: is_bot_message(f) and f["buttons"], timeout=15)
+            assert [b["title"] for b in offer[-1]["buttons"]] == ["转人工", "留言"]
         finally:
             stack.start("action server")
         await ws.send_json({"type": "message", "client_id": "a2", "text": entry.paraphrases[1]})

@@ -57,6 +57,8 @@ def test_gibberish_gets_an_honest_answer_with_the_hotline(rest_url):
 
 
 @pytest.mark.slow
-def test_a_request_for_a_person_gets_the_human_channels(rest_url):
+def test_a_request_for_a_person_is_a_handoff_request_for_the_gateway(rest_url):
     replies = say(rest_url, "e2e-human", "转人工")
-    assert "400-820-6688" in " ".join(r.get("text", "") for r in replies)
+    [handoff] = [r["custom"]["handoff"] for r in replies if "custom" in r]
+    assert handoff["reason"] == "request_human"
+    assert handoff["transcript"][-1]["reading"]["intent"] == "request_human"
