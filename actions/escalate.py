@@ -9,15 +9,15 @@ message outside business hours).
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import FAILURE_SLOT, FAQ_INTENT, FAQ_KEY_ENTITY, chosen_faq_key, failure_count
+from actions.conversation import FAILURE_SLOT, FAQ_INTENT, chosen_faq_key, failure_count
 from handoff.escalation import BOT_SIDE_RULES, Escalation, Turn, rules
+from handoff.transcript import transcript_from_events
 
 
 def full_intent(tracker: Tracker) -> Optional[str]:
@@ -40,53 +40,9 @@ def current_turn(tracker: Tracker, failed: bool = False) -> Turn:
     )
 
 
-def _faq_keys_in(payload: str) -> List[str]:
-    prefix = f"/{FAQ_INTENT}"
-    if not payload.startswith(prefix):
-        return []
-    try:
-        return [str(json.loads(payload[len(prefix):]).get(FAQ_KEY_ENTITY))]
-    except (ValueError, AttributeError):
-        return []
-
-
 def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
     """The conversation so far, each customer message with the bot's reading of it."""
-    lines: List[Dict[str, Any]] = []
-    reading: Optional[Dict[str, Any]] = None
-    for event in tracker.events:
-        kind = event.get("event")
-        if kind == "user":
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
-            response_key = selector.get("intent_response_key") or ""
-            faq_key = next(
-                (e.get("value") for e in parse.get("entities") or [] if e.get("entity") == FAQ_KEY_ENTITY),
-                response_key.split("/", 1)[1] if "/" in response_key else None,
-            )
-            name = intent.get("name")
-            reading = {
-                "intent": f"{FAQ_INTENT}/{faq_key}" if name == FAQ_INTENT and faq_key else name,
-                "confidence": round(float(intent.get("confidence") or 0), 3),
-                "entities": [
-                    {"entity": e.get("entity"), "value": e.get("value")}
-                    for e in parse.get("entities") or [] if e.get("entity") != FAQ_KEY_ENTITY
-                ],
-                "faq_key": faq_key,
-                "kb_shown": [],
-            }
-            lines.append({"sender": "customer", "text": event.get("text") or "", "reading": reading})
-        elif kind == "action" and event.get("name") == "action_answer_faq" and reading and reading["faq_key"]:
-            reading["kb_shown"].append(reading["faq_key"])
-        elif kind == "bot":
-            data = event.get("data") or {}
-            for button in data.get("buttons") or []:
-                if reading is not None:
-                    reading["kb_shown"].extend(_faq_keys_in(str(button.get("payload") or "")))
-            if event.get("text"):
-                lines.append({"sender": "bot", "text": event.get("text")})
-    return lines
+    return transcript_from_events(tracker.events)
 
 
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision: Escalation) -> List[EventType]:

@@ -97,6 +97,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         default_handling_seconds=60 * float(handoff.get("default_handling_minutes", 8)),
     )
     relay.desk = desk
+    desk.rasa = rasa
     app[CONFIG] = config
     app[HUB] = hub
     app[RASA] = rasa

@@ -23,6 +23,7 @@ from handoff.contact import normalise_mobile
 from handoff.escalation import Escalation, Rules
 from handoff.queue import Ticket, TicketError, TicketQueue
 from handoff.schema import ASSIGNED, LEFT_MESSAGE, RESOLVED, WAITING
+from handoff.transcript import transcript_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class HandoffDesk:
         self.online_window = online_window_seconds
         self.default_handling = default_handling_seconds
         self.clock = clock
+        # set by the app: where the bot's readings of earlier messages come from
+        self.rasa: Optional[Any] = None
         # called after every queue change (the agent console subscribes)
         self.on_queue_change: List[Callable[[], Any]] = []
 
@@ -156,6 +159,9 @@ class HandoffDesk:
             await self.request_left_message(conversation_id, unavailable + "请留下您的问题和手机号，我们会尽快联系您。")
             return None
         metadata = await self.hub.shop_metadata(conversation_id) or {}
+        if bot_transcript is None and self.rasa is not None:
+            # escalated by the gateway itself: ask Rasa what it understood of the earlier messages
+            bot_transcript = transcript_from_events(await self.rasa.tracker_events(conversation_id))
         transcript = await self._transcript(conversation_id, bot_transcript or [])
         ticket, created = await self._sql(
             self.queue.open, conversation_id, reason=decision.reason, detail=decision.detail,

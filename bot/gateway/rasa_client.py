@@ -84,6 +84,20 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
+    async def tracker_events(self, conversation_id: str, timeout_seconds: float = 3.0) -> List[Dict[str, Any]]:
+        """Rasa's events of a conversation (what it understood), or [] when Rasa cannot say."""
+        assert self._session is not None, "RasaClient.start() was not called"
+        url = self.webhook_url.split("/webhooks/")[0] + f"/conversations/{conversation_id}/tracker"
+        try:
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_seconds)) as response:
+                if response.status != 200:
+                    return []
+                body = await response.json(content_type=None)
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
+            return []
+        events = body.get("events") if isinstance(body, dict) else None
+        return events if isinstance(events, list) else []
+
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> List[BotReply]:
         """The bot's replies to one customer message; BotUnavailable when Rasa cannot give them."""
         assert self._session is not None, "RasaClient.start() was not called"

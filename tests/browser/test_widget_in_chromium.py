@@ -227,3 +227,82 @@ def test_a_dropped_connection_reconnects_and_a_message_typed_meanwhile_arrives_o
         assert page.locator(CUSTOMER).all_inner_texts() == customer_texts
     finally:
         context.close()
+
+
+def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_another(browser, stack, screenshots):
+    import subprocess
+    import sys
+
+    account = subprocess.run(
+        [sys.executable, "-m", "handoff.accounts", "add", "browser-li", "--name", "小李", "--password-stdin"],
+        input="agent-pass-123\n", cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
+    )
+    assert account.returncode == 0, account.stderr
+    agent_context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    customer_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    agent, customer = agent_context.new_page(), customer_context.new_page()
+    errors = []
+    agent.on("pageerror", lambda error: errors.append(str(error)))
+    customer.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        # the agent logs in first, so a person is online
+        agent.goto(stack.gateway_url + "/console")
+        agent.fill("#console-login input[name=username]", "browser-li")
+        agent.fill("#console-login input[name=password]", "wrong-password")
+        agent.click("#console-login button[type=submit]")
+        agent.locator(".console-error").wait_for(state="visible")
+        assert "用户名或密码错误" in agent.locator(".console-error").inner_text()
+        agent.fill("#console-login input[name=password]", "agent-pass-123")
+        agent.click("#console-login button[type=submit]")
+        agent.locator("#console-main").wait_for(state="visible")
+        agent.wait_for_function("document.querySelector('#console-online')?.dataset.online === 'true'")
+        agent.screenshot(path=screenshots / "20-agent-console-empty.png")
+
+        # the customer asks a question, then presses 转人工 and sees the queue position
+        customer.goto(stack.gateway_url + "/")
+        customer.locator("#shopchat-launcher").click()
+        send(customer, "退款多久能到账")
+        wait_for_bot_count(customer, 1)
+        customer.locator(".shopchat-human").click()
+        customer.locator(".shopchat-queue").wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
+        assert "下一位" in customer.locator(".shopchat-status").inner_text()
+        assert customer.evaluate("window.ShopChat.handoffState()") == "waiting"
+        customer.screenshot(path=screenshots / "21-customer-waiting-in-queue.png")
+
+        # the agent sees the ticket arrive without reloading, takes it and reads the transcript
+        agent.locator(".console-queue-item").first.wait_for(timeout=10_000)
+        agent.screenshot(path=screenshots / "22-agent-sees-the-queue.png")
+        agent.click("#console-take-next")
+        agent.locator("#console-transcript .console-msg[data-sender=customer]").first.wait_for()
+        transcript = agent.locator("#console-transcript").inner_text()
+        assert "退款多久能到账" in transcript and "转人工" in transcript
+        assert "faq/refund_arrival_time" in agent.locator(".console-reading").first.inner_text()
+        agent.screenshot(path=screenshots / "23-agent-ticket-with-transcript.png")
+
+        # the customer sees who took over; the agent's reply arrives live
+        customer.wait_for_function("window.ShopChat.handoffState() === 'assigned'", timeout=10_000)
+        agent.fill("#console-reply", "您好，我是小李，帮您查一下退款")
+        agent.click("#console-send")
+        reply = customer.locator(".shopchat-msg[data-sender=agent]").last
+        reply.wait_for(timeout=10_000)
+        assert "帮您查一下退款" in reply.inner_text() and "小李" in reply.inner_text()
+        send(customer, "好的，麻烦了")
+        agent.locator("#console-transcript .console-msg[data-sender=customer]", has_text="好的，麻烦了").wait_for()
+        customer.screenshot(path=screenshots / "24-customer-talks-to-the-agent.png")
+
+        # the agent resolves; the customer rates
+        agent.click("#console-resolve")
+        agent.fill("#console-resolve-form textarea", "已查询，退款处理中")
+        agent.click("#console-resolve-confirm")
+        customer.locator(".shopchat-rating").wait_for(timeout=10_000)
+        customer.screenshot(path=screenshots / "25-customer-rating-form.png")
+        customer.click(".shopchat-star[data-score='5']")
+        customer.fill(".shopchat-rating-comment", "很耐心")
+        customer.click(".shopchat-rating-submit")
+        customer.locator(".shopchat-msg[data-sender=bot]", has_text="感谢您的评价").wait_for(timeout=10_000)
+        customer.screenshot(path=screenshots / "26-customer-rated.png")
+        agent.screenshot(path=screenshots / "27-agent-after-resolving.png")
+        assert errors == []
+    finally:
+        agent_context.close()
+        customer_context.close()
