@@ -2,6 +2,7 @@
 
 An environment variable `SHOP_<SECTION>_<KEY>` overrides `section.key`, e.g.
 `SHOP_RASA_PORT=5006`. `SHOP_SETTINGS` points at another YAML file.
+`DATABASE_URL` sets `database.url` unless `SHOP_DATABASE_URL` is set.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def load_settings(
             name = f"{ENV_PREFIX}{section}_{key}".upper()
             if name in environ:
                 values[key] = _coerce(environ[name], default, name)
+    # the conventional DATABASE_URL works too; SHOP_DATABASE_URL, being specific, wins
+    if environ.get("DATABASE_URL") and "SHOP_DATABASE_URL" not in environ:
+        settings.setdefault("database", {})["url"] = environ["DATABASE_URL"]
     return settings
 
 

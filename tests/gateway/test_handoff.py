@@ -279,8 +279,10 @@ async def test_a_reconnecting_customer_gets_their_handoff_state_back(client):
     await ws.close()
     again = await client.ws_connect("/chat/socket")
     await again.send_json({"type": "hello", "session_id": welcome["session_id"], "last_seq": 99})
-    frames = await receive_until(again, lambda f: f["type"] == "queue")
-    assert any(f["type"] == "handoff" and f["state"] == "waiting" for f in frames)
+    # the state comes after the welcome; a queue broadcast may arrive in between
+    frames = await receive_until(again, lambda f: f["type"] == "handoff")
+    assert frames[0]["type"] == "welcome" and frames[-1]["state"] == "waiting"
+    assert (await receive_until(again, lambda f: f["type"] == "queue"))[-1]["position"] == 1
 
 
 async def test_handoff_frames_work_over_the_http_fallback(client):
@@ -306,3 +308,36 @@ async def test_agent_replies_are_checked(client, body, status):
     li = await log_in(client, "li")
     ticket = await (await client.post("/console/api/tickets/next", headers=li)).json()
     assert (await client.post(f"/console/api/tickets/{ticket['id']}/messages", json=body, headers=li)).status == status
+
+
+async def test_several_agents_see_the_queue_change_live(client):
+    import aiohttp
+
+    add_agent(client, "li", "小李")
+    add_agent(client, "wang", "小王")
+    consoles = []
+    for username in ("li", "wang"):
+        headers = await log_in(client, username)
+        socket = await client.ws_connect("/console/socket", headers=headers)
+        await receive_until(socket, lambda f: f["type"] == "queue")
+        consoles.append((socket, headers))
+    await ask_for_person(client)
+    for socket, _ in consoles:
+        frame = (await receive_until(socket, lambda f: f["type"] == "queue" and len(f["waiting"]) == 1))[-1]
+        assert frame["agents_online"] == 2
+    await client.post("/console/api/tickets/next", headers=consoles[0][1])
+    emptied = (await receive_until(consoles[1][0], lambda f: f["type"] == "queue" and not f["waiting"]))[-1]
+    assert emptied["mine"] == []
+    mine = (await receive_until(consoles[0][0], lambda f: f["type"] == "queue" and f["mine"]))[-1]
+    assert mine["mine"][0]["agent"] == "小李"
+    assert isinstance(consoles[0][0], aiohttp.ClientWebSocketResponse)
+
+
+async def test_agents_search_the_knowledge_base_for_quick_answers(client):
+    add_agent(client, "li", "小李")
+    li = await log_in(client, "li")
+    found = await (await client.get("/console/api/knowledge?q=退款多久到账", headers=li)).json()
+    assert found["results"][0]["key"] == "refund_arrival_time" and found["results"][0]["answer"]
+    assert (await (await client.get("/console/api/knowledge?q=", headers=li)).json()) == {"results": []}
+    client.session.cookie_jar.clear()
+    assert (await client.get("/console/api/knowledge?q=退款")).status == 401

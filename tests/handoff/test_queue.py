@@ -175,3 +175,35 @@ def test_average_handling_time_needs_enough_tickets(engine):
         queue.resolve(ticket.id, taker, "")
     assert queue.average_handling_seconds(at_least=5) is None
     assert queue.average_handling_seconds(at_least=3) >= 0
+
+
+def test_migrations_build_the_schema_from_nothing_and_can_go_down_and_up_again(database_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from bot.settings import PROJECT_ROOT
+
+    engine = create_database_engine(database_url)
+    expected = {"conversations", "messages", "agents", "agent_sessions", "tickets", "alembic_version"}
+    assert expected <= set(inspect(engine).get_table_names())
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert not ({"tickets", "messages"} & set(inspect(engine).get_table_names()))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert expected <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_database_url_selects_the_database(monkeypatch):
+    from bot.settings import load_settings
+
+    assert load_settings(environ={"DATABASE_URL": "postgresql://x@h/db"})["database"]["url"] == "postgresql://x@h/db"
+    both = {"DATABASE_URL": "postgresql://x@h/db", "SHOP_DATABASE_URL": "sqlite:///other.db"}
+    assert load_settings(environ=both)["database"]["url"] == "sqlite:///other.db"
+    assert load_settings(environ={})["database"]["url"] == "sqlite:///var/shop.db"
