@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from bench import gateway_speed, search_quality, server_speed, shop_nlu, smp2017
+from bench import gateway_speed, handoff_speed, search_quality, server_speed, shop_nlu, smp2017
 
 
 def main() -> None:
@@ -16,6 +16,7 @@ def main() -> None:
     shop_nlu.main()
     server_speed.main()
     gateway_speed.main()
+    handoff_speed.main()
     smp2017.main()
 
 

@@ -51,14 +51,14 @@ class ConsoleHub:
         desk = self.desk
         waiting = await desk._sql(desk.queue.waiting)
         mine = await desk._sql(desk.queue.assigned_to, agent.id)
-        previews = {}
-        for ticket in waiting + mine:
-            history = await desk.hub.history(ticket.conversation_id)
-            previews[ticket.id] = next((m.text for m in reversed(history) if m.sender == "customer"), "")
+        previews = await desk._sql(desk.hub.store.last_customer_texts, [t.conversation_id for t in waiting + mine])
         return {
             "type": "queue",
-            "waiting": [{**t.summary(n), "preview": previews[t.id]} for n, t in enumerate(waiting, start=1)],
-            "mine": [{**t.summary(None, agent.name), "preview": previews[t.id]} for t in mine],
+            "waiting": [
+                {**t.summary(n), "preview": previews.get(t.conversation_id, "")}
+                for n, t in enumerate(waiting, start=1)
+            ],
+            "mine": [{**t.summary(None, agent.name), "preview": previews.get(t.conversation_id, "")} for t in mine],
             "agents_online": await desk.agents_online(),
         }
 

@@ -78,12 +78,16 @@ class HandoffDesk:
     async def agents_online(self) -> int:
         return await self._sql(self.directory.online_count, self.online_window)
 
-    async def wait_estimate(self, position: int) -> int:
-        """Seconds until a person answers the ticket at `position`: handling time x position / agents online."""
+    async def _pace(self) -> float:
+        """Seconds per waiting ticket: measured handling time (or the default) spread over the agents online."""
         measured = await self._sql(self.queue.average_handling_seconds)
         handling = measured if measured is not None else self.default_handling
-        agents = max(1, await self.agents_online())
-        return int(math.ceil(handling * position / agents))
+        return handling / max(1, await self.agents_online())
+
+    async def wait_estimate(self, position: int, pace: Optional[float] = None) -> int:
+        """Seconds until a person answers the ticket at `position`."""
+        pace = await self._pace() if pace is None else pace
+        return int(math.ceil(pace * position))
 
     async def positions(self) -> Dict[int, int]:
         """Ticket id -> place in the queue (1 = next) for waiting live tickets."""
@@ -117,17 +121,20 @@ class HandoffDesk:
             agent = {"name": found.name} if found else None
         return {"type": "handoff", "state": state or ticket.status, "ticket_id": ticket.id, "agent": agent}
 
-    async def _queue_frame(self, ticket: Ticket, position: Optional[int] = None) -> Dict[str, Any]:
+    async def _queue_frame(
+        self, ticket: Ticket, position: Optional[int] = None, pace: Optional[float] = None
+    ) -> Dict[str, Any]:
         if position is None:
             position = (await self.positions()).get(ticket.id, 1)
-        return {"type": "queue", "position": position, "eta_seconds": await self.wait_estimate(position)}
+        return {"type": "queue", "position": position, "eta_seconds": await self.wait_estimate(position, pace)}
 
     async def _queue_changed(self) -> None:
         """Tells every waiting customer their new place, then the consoles."""
         waiting = await self._sql(self.queue.waiting)
+        pace = await self._pace()
         for position, ticket in enumerate(waiting, start=1):
             if ticket.kind != LEFT_MESSAGE:
-                self.hub.push(ticket.conversation_id, await self._queue_frame(ticket, position))
+                self.hub.push(ticket.conversation_id, await self._queue_frame(ticket, position, pace))
         for listener in self.on_queue_change:
             await listener()
 

@@ -239,6 +239,25 @@ class ConversationStore:
             ).all()
         return [_row_to_message(row) for row in reversed(rows)]
 
+    def last_customer_texts(self, conversation_ids: List[str]) -> Dict[str, str]:
+        """The newest customer message of each conversation (queue previews), in one query."""
+        if not conversation_ids:
+            return {}
+        newest = (
+            select(messages.c.conversation_id, func.max(messages.c.seq).label("seq"))
+            .where(messages.c.conversation_id.in_(conversation_ids), messages.c.sender == "customer")
+            .group_by(messages.c.conversation_id)
+            .subquery()
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(messages.c.conversation_id, messages.c.text).join(
+                    newest,
+                    (messages.c.conversation_id == newest.c.conversation_id) & (messages.c.seq == newest.c.seq),
+                )
+            ).all()
+        return {row.conversation_id: row.text for row in rows}
+
     def offered_payloads(self, conversation_id: str, recent: int = 20) -> List[str]:
         """Button payloads the bot offered in its last `recent` messages."""
         with self.engine.connect() as connection:
