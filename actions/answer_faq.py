@@ -43,4 +43,6 @@ class ActionAnswerFaq(Action):
             if follow_up
         ]
         dispatcher.utter_message(text=entry.answer_for(known_entities(tracker)), buttons=buttons)
+        # for the event log: which entry answered (the gateway does not show this to the customer)
+        dispatcher.utter_message(json_message={"analytics": {"event": "bot_answer", "kb_key": entry.key}})
         return [SlotSet(FAILURE_SLOT, 0.0)]

@@ -26,6 +26,7 @@ def say_cannot_help(
     contact = access.contact_text()
     if contact:
         dispatcher.utter_message(text=contact)
+    dispatcher.utter_message(json_message={"analytics": {"event": "fallback"}})
     return [SlotSet(FAILURE_SLOT, float(failure_count(tracker) + 1))]
 
 

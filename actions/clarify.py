@@ -53,4 +53,5 @@ class ActionClarify(Action):
         buttons = [faq_button(key, access.kb.get(key).question) for key in keys]
         buttons.append({"title": "都不是", "payload": "/deny"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        dispatcher.utter_message(json_message={"analytics": {"event": "clarification", "suggested": keys}})
         return [SlotSet(FAILURE_SLOT, float(failure_count(tracker) + 1))]

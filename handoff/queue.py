@@ -233,6 +233,19 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
+    def take(self, ticket_id: int, agent_id: int) -> Optional[Ticket]:
+        """Assigns this waiting ticket to the agent; None if it is not waiting (any more)."""
+        with write_transaction(self.engine) as connection:
+            updated = connection.execute(
+                update(tickets)
+                .where(tickets.c.id == ticket_id, tickets.c.status == WAITING)
+                .values(status=ASSIGNED, agent_id=agent_id, assigned_at=_now(), claim=uuid4().hex)
+            )
+            if updated.rowcount != 1:
+                return None
+            row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+        return _ticket(row)
+
     # -- working a ticket ---------------------------------------------------------------------
     def _owned(self, connection: Any, ticket_id: int, agent_id: Optional[int]) -> Any:
         row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()

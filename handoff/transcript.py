@@ -24,6 +24,28 @@ def _faq_keys_in(payload: str) -> List[str]:
         return []
 
 
+def reading_from_parse(parse: Dict[str, Any]) -> Dict[str, Any]:
+    """Rasa's parse of one message as the agent and the reports see it: "faq/<key>" for FAQ questions."""
+    intent = parse.get("intent") or {}
+    selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+    response_key = selector.get("intent_response_key") or ""
+    faq_key = next(
+        (e.get("value") for e in parse.get("entities") or [] if e.get("entity") == FAQ_KEY_ENTITY),
+        response_key.split("/", 1)[1] if "/" in response_key else None,
+    )
+    name = intent.get("name")
+    return {
+        "intent": f"{FAQ_INTENT}/{faq_key}" if name == FAQ_INTENT and faq_key else name,
+        "confidence": round(float(intent.get("confidence") or 0), 3),
+        "entities": [
+            {"entity": e.get("entity"), "value": e.get("value")}
+            for e in parse.get("entities") or [] if e.get("entity") != FAQ_KEY_ENTITY
+        ],
+        "faq_key": faq_key,
+        "kb_shown": [],
+    }
+
+
 def transcript_from_events(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The conversation in Rasa's tracker events, each customer message with the bot's reading of it."""
     lines: List[Dict[str, Any]] = []
@@ -31,25 +53,7 @@ def transcript_from_events(events: Iterable[Dict[str, Any]]) -> List[Dict[str, A
     for event in events:
         kind = event.get("event")
         if kind == "user":
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
-            response_key = selector.get("intent_response_key") or ""
-            faq_key = next(
-                (e.get("value") for e in parse.get("entities") or [] if e.get("entity") == FAQ_KEY_ENTITY),
-                response_key.split("/", 1)[1] if "/" in response_key else None,
-            )
-            name = intent.get("name")
-            reading = {
-                "intent": f"{FAQ_INTENT}/{faq_key}" if name == FAQ_INTENT and faq_key else name,
-                "confidence": round(float(intent.get("confidence") or 0), 3),
-                "entities": [
-                    {"entity": e.get("entity"), "value": e.get("value")}
-                    for e in parse.get("entities") or [] if e.get("entity") != FAQ_KEY_ENTITY
-                ],
-                "faq_key": faq_key,
-                "kb_shown": [],
-            }
+            reading = reading_from_parse(event.get("parse_data") or {})
             lines.append({"sender": "customer", "text": event.get("text") or "", "reading": reading})
         elif kind == "action" and event.get("name") == "action_answer_faq" and reading and reading["faq_key"]:
             reading["kb_shown"].append(reading["faq_key"])

@@ -12,6 +12,8 @@ Route map (a message's way in is `/chat/socket`, or `/chat/api/*` without WebSoc
     GET  /console            agent console page              -> static/console.html
     *    /console/api/...    agent console JSON API          -> console_api.py (docs/console-api.md)
     GET  /console/socket     agent console live updates      -> console_socket.py
+    GET  /dashboard          supervisor dashboard page        -> static/dashboard.html
+    GET  /dashboard/api/...  figures, unanswered, CSV export  -> dashboard_api.py (docs/dashboard-api.md)
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from typing import Optional
 import aiohttp
 from aiohttp import web
 
+from analytics.events import EventLog
+from analytics.metrics import CostSettings
 from bot.database import create_database_engine
-from bot.gateway import console_api, customer_http
+from bot.gateway import console_api, customer_http, dashboard_api
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
 from bot.gateway.console_socket import ConsoleHub
 from bot.gateway.conversations import ChatService
 from bot.gateway.customer_socket import customer_socket
+from bot.gateway.event_recorder import EventRecorder
 from bot.gateway.handoff_desk import HandoffDesk
 from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import RasaClient
@@ -55,6 +60,7 @@ RASA = web.AppKey("rasa", RasaClient)
 DESK = web.AppKey("desk", HandoffDesk)
 CONSOLE = web.AppKey("console", ConsoleHub)
 KNOWLEDGE = web.AppKey("knowledge", console_api.LazyKnowledge)
+DASHBOARD = web.AppKey("dashboard", dashboard_api.DashboardData)
 
 
 async def demo_page(request: web.Request) -> web.FileResponse:
@@ -96,8 +102,11 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         online_window_seconds=min(60.0, agent_timeout),
         default_handling_seconds=60 * float(handoff.get("default_handling_minutes", 8)),
     )
+    recorder = EventRecorder(hub, EventLog(engine))
     relay.desk = desk
+    relay.recorder = recorder
     desk.rasa = rasa
+    desk.recorder = recorder
     app[CONFIG] = config
     app[HUB] = hub
     app[RASA] = rasa
@@ -105,6 +114,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[DESK] = desk
     app[CONSOLE] = ConsoleHub(desk)
     app[KNOWLEDGE] = console_api.LazyKnowledge()
+    app[DASHBOARD] = dashboard_api.DashboardData(hub, CostSettings.from_settings(config.analytics))
     app[SERVICE] = ChatService(hub, relay, desk, limiter, config.max_message_length)
 
     async def requeue_forever() -> None:
@@ -142,5 +152,6 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/socket", app[CONSOLE].serve)
     console_api.add_routes(app)
+    dashboard_api.add_routes(app, STATIC_DIR)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -37,9 +37,11 @@ class BotRelay:
         # set by the app: where the actions' handoff requests go
         self.desk: Optional[HandoffDesk] = None
 
-    def submit(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> asyncio.Task:
-        """Schedules the bot's answer to one message; returns the task (tests await it)."""
-        task = asyncio.create_task(self._answer(conversation_id, text, shop_metadata))
+    def submit(
+        self, conversation_id: str, text: str, shop_metadata: Dict[str, str], shown: Optional[str] = None
+    ) -> asyncio.Task:
+        """Schedules the bot's answer to one message (`shown`: what the customer saw, if not `text`)."""
+        task = asyncio.create_task(self._answer(conversation_id, text, shop_metadata, shown or text))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -49,16 +51,18 @@ class BotRelay:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _answer(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> None:
+    async def _answer(self, conversation_id: str, text: str, shop_metadata: Dict[str, str], shown: str) -> None:
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         try:
             async with lock:
-                await self._answer_in_turn(conversation_id, text, shop_metadata)
+                await self._answer_in_turn(conversation_id, text, shop_metadata, shown)
         finally:
             if not lock.locked():
                 self._locks.pop(conversation_id, None)
 
-    async def _answer_in_turn(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> None:
+    async def _answer_in_turn(
+        self, conversation_id: str, text: str, shop_metadata: Dict[str, str], shown: str
+    ) -> None:
         self.hub.set_typing(conversation_id, True)
         request = asyncio.ensure_future(self.rasa.send(conversation_id, text, shop_metadata))
         try:
@@ -69,24 +73,38 @@ class BotRelay:
         except BotUnavailable as error:
             logger.warning("conversation %s: %s", conversation_id, error)
             self.hub.set_typing(conversation_id, False)
-            await self._unavailable(conversation_id)
+            await self._unavailable(conversation_id, shown)
             return
         self.hub.set_typing(conversation_id, False)
         if not replies:
             # our rules answer every message; silence means a custom action failed
             logger.warning("conversation %s: Rasa returned no reply (is the action server running?)", conversation_id)
-            await self._unavailable(conversation_id)
+            await self._unavailable(conversation_id, shown)
             return
         self.hub.set_notice(conversation_id, None)
         self.hub.live(conversation_id).offered_alternatives = False
+        if self.recorder:
+            parse = await self.rasa.latest_reading(conversation_id)
+            await self.recorder.customer_message(conversation_id, shown, "bot", parse)
+        reported = False
         for reply in replies:
             if reply.handoff and self.desk:
                 await self.desk.escalate(conversation_id, _escalation(reply.handoff), reply.handoff.get("transcript"))
+                reported = True
+            elif reply.analytics:
+                if self.recorder:
+                    await self.recorder.bot_turn(conversation_id, reply.analytics)
+                reported = True
             elif reply.text or reply.buttons or reply.image:
                 await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
+        if not reported and self.recorder:
+            await self.recorder.bot_turn(conversation_id, None)  # a response from domain.yml (chit-chat)
 
-    async def _unavailable(self, conversation_id: str) -> None:
+    async def _unavailable(self, conversation_id: str, text: str) -> None:
         self.hub.set_notice(conversation_id, self.unavailable)
+        if self.recorder:
+            await self.recorder.customer_message(conversation_id, text, "bot")
+            await self.recorder.record(conversation_id, "fallback", detail={"cause": "bot_unavailable"})
         live = self.hub.live(conversation_id)
         if self.desk and not live.offered_alternatives:
             # once per outage: a person, or a message for later, instead of waiting for the bot

@@ -27,9 +27,10 @@ class GatewayConfig:
     history_limit: int = 500
     unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
     slow_text: str = "小云正在查询，请稍候……"
-    # settings.yml sections `escalation` and `handoff`, as read
+    # settings.yml sections `escalation`, `handoff` and `analytics`, as read
     escalation: Dict[str, Any] = field(default_factory=dict)
     handoff: Dict[str, Any] = field(default_factory=dict)
+    analytics: Dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, values: Optional[Mapping[str, Dict[str, Any]]] = None) -> GatewayConfig:
@@ -41,13 +42,14 @@ class GatewayConfig:
         origins = gateway.pop("allowed_origins", "") or ""
         if isinstance(origins, str):
             origins = [item.strip() for item in origins.split(",")]
-        known = {name for name in cls.__dataclass_fields__} - {"escalation", "handoff"}
+        known = {name for name in cls.__dataclass_fields__} - {"escalation", "handoff", "analytics"}
         unknown = set(gateway) - known
         if unknown:
             raise SettingsError(f"settings.yml: unknown setting(s) in section 'gateway': {', '.join(sorted(unknown))}")
         config = cls(
             escalation=dict(values.get("escalation") or {}),
             handoff=dict(values.get("handoff") or {}),
+            analytics=dict(values.get("analytics") or {}),
             rasa_url=f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
             database_url=database_url,
             allowed_origins=tuple(o.rstrip("/") for o in origins if o),

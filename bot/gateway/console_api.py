@@ -111,6 +111,20 @@ async def take_next(request: web.Request, agent: Agent) -> web.Response:
     return _json(await desk.ticket_view(ticket))
 
 
+@logged_in
+async def take(request: web.Request, agent: Agent) -> web.Response:
+    """POST /console/api/tickets/{id}/take: this waiting ticket, if nobody took it first."""
+    try:
+        ticket_id = int(request.match_info["ticket_id"])
+    except ValueError:
+        return _error("no_such_ticket", "ticket ids are numbers", 404)
+    desk = _desk(request)
+    ticket = await desk.take_next(agent, ticket_id)
+    if ticket is None:
+        return _error("not_waiting", "这位客户已被接入或已离开", 409)
+    return _json(await desk.ticket_view(ticket))
+
+
 async def _ticket_for(request: web.Request, agent: Agent) -> Any:
     desk = _desk(request)
     try:
@@ -201,6 +215,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/api/queue", queue)
     app.router.add_post("/console/api/tickets/next", take_next)
     app.router.add_get("/console/api/tickets/{ticket_id}", get_ticket)
+    app.router.add_post("/console/api/tickets/{ticket_id}/take", take)
     app.router.add_post("/console/api/tickets/{ticket_id}/messages", post_message)
     app.router.add_post("/console/api/tickets/{ticket_id}/transfer", transfer)
     app.router.add_post("/console/api/tickets/{ticket_id}/resolve", resolve)

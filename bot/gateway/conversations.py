@@ -86,8 +86,12 @@ class ChatService:
         if payload == LEAVE_MESSAGE_PAYLOAD:
             await self.desk.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
             return
+        recorder = self.relay.recorder
         if await self.desk.open_ticket(session_id):
-            return  # an agent has (or will have) this conversation: the bot must not answer
+            # an agent has (or will have) this conversation: the bot must not answer
+            if recorder:
+                await recorder.customer_message(session_id, stored.text, "agent")
+            return
         rules = self.desk.rules
         if payload == HANDOFF_PAYLOAD:
             decision: Optional[Escalation] = rules._escalate("request_human", "点击了“转人工”按钮")
@@ -95,9 +99,14 @@ class ChatService:
             turn = Turn(text=stored.text, tier=metadata.get("tier"), first_message=stored.seq == 1)
             decision = rules.first_match(turn, GATEWAY_SIDE_RULES)
         if decision:
+            if recorder:
+                await recorder.customer_message(session_id, stored.text, "gateway")
             await self.desk.escalate(session_id, decision)
             return
-        self.relay.submit(session_id, payload or text_for_bot(stored.text), metadata)
+        if payload and payload.startswith('/faq{') and recorder:
+            key = payload.split('"faq_key":', 1)[-1].strip(' "}')
+            await recorder.record(session_id, "suggestion_taken", kb_key=key[:120])
+        self.relay.submit(session_id, payload or text_for_bot(stored.text), metadata, shown=stored.text)
 
     async def control(self, session_id: str, frame: Dict[str, Any]) -> None:
         """The handoff frames a customer may send: cancel_handoff, rating, leave_message."""

@@ -62,8 +62,9 @@ class HandoffDesk:
         self.online_window = online_window_seconds
         self.default_handling = default_handling_seconds
         self.clock = clock
-        # set by the app: where the bot's readings of earlier messages come from
+        # set by the app: where the bot's readings of earlier messages come from, and the event log
         self.rasa: Optional[Any] = None
+        self.recorder: Optional[Any] = None
         # called after every queue change (the agent console subscribes)
         self.on_queue_change: List[Callable[[], Any]] = []
 
@@ -138,6 +139,10 @@ class HandoffDesk:
         for listener in self.on_queue_change:
             await listener()
 
+    async def _record(self, conversation_id: str, kind: str, **fields: Any) -> None:
+        if self.recorder:
+            await self.recorder.record(conversation_id, kind, **fields)
+
     # -- escalation -----------------------------------------------------------------------------
     async def people_available(self) -> Optional[str]:
         """None when a person can take over now; otherwise why not, for the customer."""
@@ -178,6 +183,11 @@ class HandoffDesk:
         logger.info(
             "conversation %s: ticket %s (%s: %s)", conversation_id, ticket.id, decision.reason, decision.detail
         )
+        if created:
+            await self._record(
+                conversation_id, "escalation", reason=decision.reason, ticket_id=ticket.id,
+                detail={"detail": decision.detail, "priority": decision.priority},
+            )
         await self._tell_waiting(ticket, created=created)
         await self._queue_changed()
         return ticket
@@ -227,6 +237,7 @@ class HandoffDesk:
             raise ProtocolError("no_ticket")
         await self.hub.post(conversation_id, "bot", "已为您取消排队，小云继续为您服务。还有什么可以帮您？")
         self.hub.push(conversation_id, {"type": "handoff", "state": "cancelled", "ticket_id": ticket.id, "agent": None})
+        await self._record(conversation_id, "abandoned", ticket_id=ticket.id, detail={"cause": "cancelled"})
         await self._queue_changed()
 
     async def rate(self, conversation_id: str, ticket_id: Any, score: Any, comment: Any) -> None:
@@ -236,9 +247,14 @@ class HandoffDesk:
             raise ProtocolError("bad_rating")
         comment = comment.strip()[:COMMENT_LIMIT] if isinstance(comment, str) else ""
         try:
-            await self._sql(self.queue.rate, ticket_id, conversation_id, score, comment)
+            rated = await self._sql(self.queue.rate, ticket_id, conversation_id, score, comment)
         except TicketError:
             raise ProtocolError("no_ticket") from None
+        agent = await self._sql(self.directory.by_id, rated.agent_id) if rated.agent_id else None
+        await self._record(
+            conversation_id, "rating", ticket_id=ticket_id, score=score, text=comment or None,
+            agent=agent.name if agent else None,
+        )
         await self.hub.post(conversation_id, "bot", "感谢您的评价！还有其他问题可以随时问小云。")
 
     async def request_left_message(self, conversation_id: str, text: str) -> None:
@@ -266,6 +282,10 @@ class HandoffDesk:
             kind=LEFT_MESSAGE, contact_phone=mobile,
         )
         self.hub.live(conversation_id).leave_message_request = None
+        await self._record(
+            conversation_id, "escalation", reason="left_message", ticket_id=ticket.id, text=text.strip(),
+            detail={"detail": "留言"},
+        )
         when = self.hours.describe_next_opening(self.clock())
         await self.hub.post(
             conversation_id, "bot",
@@ -275,9 +295,12 @@ class HandoffDesk:
         return ticket
 
     # -- agent actions ------------------------------------------------------------------------------
-    async def take_next(self, agent: Agent) -> Optional[Ticket]:
-        """Gives the agent the next ticket and tells its customer who is answering."""
-        ticket = await self._sql(self.queue.take_next, agent.id)
+    async def take_next(self, agent: Agent, ticket_id: Optional[int] = None) -> Optional[Ticket]:
+        """Gives the agent the next ticket (or this waiting one) and tells its customer who is answering."""
+        if ticket_id is None:
+            ticket = await self._sql(self.queue.take_next, agent.id)
+        else:
+            ticket = await self._sql(self.queue.take, ticket_id, agent.id)
         if ticket is None:
             return None
         if ticket.kind != LEFT_MESSAGE:
@@ -290,6 +313,7 @@ class HandoffDesk:
         """Posts the agent's message into the customer's conversation."""
         ticket = await self._sql(self.queue.note_agent_reply, ticket_id, agent.id)
         message, _ = await self.hub.post(ticket.conversation_id, "agent", text, extra={"agent": {"name": agent.name}})
+        await self._record(ticket.conversation_id, "agent_message", ticket_id=ticket.id, agent=agent.name, text=text)
         return message
 
     async def transfer(self, agent: Agent, ticket_id: int, to_username: str) -> Ticket:
@@ -306,6 +330,14 @@ class HandoffDesk:
         """Closes the ticket; the bot takes over again, says so and asks for a rating."""
         owner = None if agent.role == "supervisor" else agent.id
         ticket = await self._sql(self.queue.resolve, ticket_id, owner, note)
+        taken = ticket.assigned_at or ticket.created_at
+        await self._record(
+            ticket.conversation_id, "resolution", ticket_id=ticket.id, agent=agent.name,
+            detail={
+                "wait_seconds": round((taken - ticket.created_at).total_seconds(), 1),
+                "handling_seconds": round((ticket.resolved_at - taken).total_seconds(), 1),
+            },
+        )
         ended = {"type": "handoff", "state": "ended", "ticket_id": ticket.id, "agent": None}
         self.hub.push(ticket.conversation_id, ended)
         if ticket.kind != LEFT_MESSAGE:

@@ -29,6 +29,8 @@ class BotReply:
     image: Optional[str] = None
     # an action's request to hand the conversation to a person (actions/escalate.py)
     handoff: Optional[Dict[str, Any]] = None
+    # what the action did, for the event log (answer, clarification, fallback)
+    analytics: Optional[Dict[str, Any]] = None
 
     def extra(self) -> Dict[str, Any]:
         """What the store keeps beside the text."""
@@ -55,8 +57,9 @@ def parse_replies(body: Any) -> List[BotReply]:
         image = item.get("image") if isinstance(item.get("image"), str) else None
         custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
         handoff = custom.get("handoff") if isinstance(custom.get("handoff"), dict) else None
-        if text or buttons or image or handoff:
-            replies.append(BotReply(str(text), buttons, image, handoff))
+        analytics = custom.get("analytics") if isinstance(custom.get("analytics"), dict) else None
+        if text or buttons or image or handoff or analytics:
+            replies.append(BotReply(str(text), buttons, image, handoff, analytics))
     return replies
 
 
@@ -97,6 +100,22 @@ class RasaClient:
             return []
         events = body.get("events") if isinstance(body, dict) else None
         return events if isinstance(events, list) else []
+
+    async def latest_reading(self, conversation_id: str, timeout_seconds: float = 3.0) -> Optional[Dict[str, Any]]:
+        """Rasa's parse of the conversation's latest message (no events transferred), or None."""
+        assert self._session is not None, "RasaClient.start() was not called"
+        url = self.webhook_url.split("/webhooks/")[0] + f"/conversations/{conversation_id}/tracker"
+        try:
+            async with self._session.get(
+                url, params={"include_events": "NONE"}, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
+            ) as response:
+                if response.status != 200:
+                    return None
+                body = await response.json(content_type=None)
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
+            return None
+        latest = body.get("latest_message") if isinstance(body, dict) else None
+        return latest if isinstance(latest, dict) else None
 
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> List[BotReply]:
         """The bot's replies to one customer message; BotUnavailable when Rasa cannot give them."""

@@ -20,8 +20,9 @@ def test_unsure_classifier_offers_its_candidates_as_buttons(access, dispatcher, 
         "嗯那个那个", intent="nlu_fallback", ranking=ranking_for((a, 0.31), (b, 0.29))
     )
     events = ActionClarify().run(dispatcher, tracker, domain)
-    [message] = dispatcher.messages
+    message, report = dispatcher.messages
     assert message["response"] == "utter_did_you_mean"
+    assert report["custom"]["analytics"] == {"event": "clarification", "suggested": [a, b]}
     titles = [button["title"] for button in message["buttons"]]
     assert titles[:2] == [access.kb.get(a).question, access.kb.get(b).question]
     assert message["buttons"][-1] == {"title": "都不是", "payload": "/deny"}
@@ -46,7 +47,8 @@ def test_at_most_the_configured_number_of_suggestions(access, dispatcher, domain
 def test_nothing_close_is_an_honest_failure_with_contacts(access, dispatcher, domain):
     tracker = make_tracker("🙂🙂🙂", intent="nlu_fallback", ranking=[])
     events = ActionClarify().run(dispatcher, tracker, domain)
-    assert [m.get("response") for m in dispatcher.messages] == ["utter_cannot_help", None]
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_cannot_help", None, None]
+    assert dispatcher.messages[2]["custom"] == {"analytics": {"event": "fallback"}}
     assert dispatcher.messages[1]["text"] == access.contact_text()
     assert events[-1]["value"] == 1.0
 

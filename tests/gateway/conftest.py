@@ -23,6 +23,12 @@ class StandInRasa:
     mode: str = "answer"  # answer | slow | error | silent
     delay: float = 0.0
     received: List[Dict[str, Any]] = field(default_factory=list)
+    parses: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+
+    async def tracker(self, request: web.Request) -> web.Response:
+        """Rasa's tracker API with include_events=NONE: the latest message's parse."""
+        sender = request.match_info["sender"]
+        return web.json_response({"sender_id": sender, "latest_message": self.parses.get(sender, {}), "events": []})
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -34,6 +40,11 @@ class StandInRasa:
         if self.mode == "silent":
             return web.json_response([])
         sender, text = body["sender"], body["message"]
+        entities = [{"entity": "phone_number", "value": "13800138000"}] if "13800138000" in text else []
+        self.parses[sender] = {
+            "text": text, "intent": {"name": "faq", "confidence": 0.91}, "entities": entities,
+            "response_selector": {"faq": {"response": {"intent_response_key": "faq/refund_arrival_time"}}},
+        }
         if "转人工" in text:
             # what actions/escalate.py sends: a handoff request with the transcript and readings
             handoff = {"reason": "request_human", "detail": "意图 request_human：转人工", "priority": 10,
@@ -41,7 +52,11 @@ class StandInRasa:
                                        "reading": {"intent": "request_human", "confidence": 0.98, "entities": [],
                                                    "faq_key": None, "kb_shown": []}}]}
             return web.json_response([{"recipient_id": sender, "custom": {"handoff": handoff}}])
-        replies: List[Dict[str, Any]] = [{"recipient_id": sender, "text": f"收到：{text}"}]
+        replies: List[Dict[str, Any]] = [
+            {"recipient_id": sender, "text": f"收到：{text}"},
+            # what actions/answer_faq.py adds for the event log
+            {"recipient_id": sender, "custom": {"analytics": {"event": "bot_answer", "kb_key": "refund_arrival_time"}}},
+        ]
         if "按钮" in text:
             replies.append(
                 {
@@ -56,6 +71,7 @@ class StandInRasa:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
         app.router.add_get("/", lambda request: web.json_response({"hello": "rasa"}))
+        app.router.add_get("/conversations/{sender}/tracker", self.tracker)
         return app
 
 

@@ -1,0 +1,114 @@
+"""The conversation event log: one row per thing that happened, text masked before it is stored.
+
+Kinds (what `kind` holds):
+    customer_message  intent, confidence, entities (masked) in detail; detail.to = "bot" | "agent" | "gateway"
+    bot_answer        kb_key of the knowledge-base entry answered (None for chit-chat)
+    clarification     detail.suggested = keys offered as "您是想问…" buttons
+    suggestion_taken  kb_key of the suggestion the customer clicked
+    fallback          the bot could not help (no suggestion fitted, out of scope)
+    escalation        reason, ticket_id, detail.detail (what matched)
+    agent_message     ticket_id, agent
+    resolution        ticket_id, agent, detail.wait_seconds, detail.handling_seconds
+    rating            ticket_id, agent, score 1-5, text = comment (masked)
+    abandoned         ticket_id: the customer stopped waiting for a person
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy.engine import Engine
+
+from analytics.masking import mask
+
+KINDS = (
+    "customer_message", "bot_answer", "clarification", "suggestion_taken", "fallback", "escalation",
+    "agent_message", "resolution", "rating", "abandoned",
+)
+
+metadata = MetaData()
+events = Table(
+    "conversation_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(40), nullable=False),
+    Column("customer_id", String(200)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("intent", String(120)),
+    Column("confidence", Float),
+    Column("kb_key", String(120)),
+    Column("reason", String(32)),
+    Column("ticket_id", Integer),
+    Column("agent", String(100)),
+    Column("score", Integer),
+    Column("text", Text),
+    Column("detail", JSON, nullable=False),
+)
+
+
+@dataclass
+class Event:
+    """One row of the log (times are UTC)."""
+
+    conversation_id: str
+    kind: str
+    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    customer_id: Optional[str] = None
+    intent: Optional[str] = None
+    confidence: Optional[float] = None
+    kb_key: Optional[str] = None
+    reason: Optional[str] = None
+    ticket_id: Optional[int] = None
+    agent: Optional[str] = None
+    score: Optional[int] = None
+    text: Optional[str] = None
+    detail: Dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def masked_entities(entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Entity values pass through the same masking as text (a phone number entity is personal data)."""
+    return [{"entity": e.get("entity"), "value": mask(str(e.get("value", "")))} for e in entities or []]
+
+
+class EventLog:
+    """Writes and reads conversation events (blocking SQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def write(self, event: Event) -> None:
+        """Stores the event with its text masked."""
+        if event.kind not in KINDS:
+            raise ValueError(f"unknown event kind {event.kind!r}; expected one of {KINDS}")
+        row = event.row()
+        if row["text"]:
+            row["text"] = mask(row["text"])
+        if row["at"].tzinfo is None:
+            row["at"] = row["at"].replace(tzinfo=timezone.utc)
+        row["at"] = row["at"].astimezone(timezone.utc)
+        with self.engine.begin() as connection:
+            connection.execute(insert(events).values(**row))
+
+    def between(self, start: datetime, end: datetime) -> List[Event]:
+        """Events with start <= at < end, oldest first."""
+        # SQLite keeps times without their zone: compare in UTC, as they are stored
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(events).where(events.c.at >= start, events.c.at < end).order_by(events.c.at, events.c.id)
+            ).all()
+        result = []
+        for row in rows:
+            values = dict(row._mapping)
+            values.pop("id")
+            at = values["at"]
+            values["at"] = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+            result.append(Event(**values))
+        return result

@@ -1,0 +1,81 @@
+"""What the bot could not answer: the customer messages that ended in a fallback or an escalation,
+grouped by similarity, each group with a knowledge-base entry drafted from it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Dict, List
+
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
+
+from analytics.events import Event
+
+SIMILAR = 0.35
+FAILURE_KINDS = ("fallback", "clarification", "escalation")
+
+
+def failed_questions(events: List[Event]) -> List[Dict[str, Any]]:
+    """For each failure or escalation, the customer message that led to it (and the first agent reply after)."""
+    by_conversation: Dict[str, List[Event]] = defaultdict(list)
+    for event in events:
+        by_conversation[event.conversation_id].append(event)
+    found = []
+    for items in by_conversation.values():
+        items.sort(key=lambda e: e.at)
+        last_customer = None
+        for index, event in enumerate(items):
+            if event.kind == "customer_message" and event.text and (event.detail or {}).get("to") != "agent":
+                last_customer = event
+            elif event.kind in FAILURE_KINDS and last_customer is not None and event.reason != "left_message":
+                reply = next((e.text for e in items[index:] if e.kind == "agent_message" and e.text), None)
+                ending = "escalation" if event.kind == "escalation" else "fallback"
+                found.append({"text": last_customer.text, "ending": ending, "agent_reply": reply})
+                last_customer = None
+    return found
+
+
+def group(questions: List[Dict[str, Any]], limit: int = 20) -> List[Dict[str, Any]]:
+    """Greedy single-pass grouping on character n-gram TF-IDF cosine similarity; largest groups first."""
+    texts = [q["text"] for q in questions]
+    if not texts:
+        return []
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit_transform(texts)
+    similarity = cosine_similarity(vectors)
+    groups: List[List[int]] = []
+    for index in range(len(texts)):
+        best = max(groups, key=lambda g: similarity[index, g].mean(), default=None)
+        if best is not None and similarity[index, best].mean() >= SIMILAR:
+            best.append(index)
+        else:
+            groups.append([index])
+    groups.sort(key=len, reverse=True)
+    result = []
+    for number, members in enumerate(groups[:limit], start=1):
+        # the member most like the others stands for the group
+        centre = max(members, key=lambda i: similarity[i, members].sum())
+        examples = [texts[centre]] + [texts[i] for i in members if i != centre]
+        unique = list(dict.fromkeys(examples))
+        reply = next((questions[i]["agent_reply"] for i in members if questions[i]["agent_reply"]), None)
+        endings = [questions[i]["ending"] for i in members]
+        result.append({
+            "id": f"g{number}",
+            "size": len(members),
+            "ending": max(set(endings), key=endings.count),
+            "examples": unique[:8],
+            "agent_reply": reply,
+            "draft": draft_entry(number, unique, reply),
+        })
+    return result
+
+
+def draft_entry(number: int, examples: List[str], reply: str | None) -> str:
+    """A knowledge-base entry (docs/kb-format.md) to review and paste into data/kb/<category>.yml."""
+    entry = {
+        "key": f"draft_{number:03d}",
+        "question": examples[0].rstrip("？?") + "？",
+        "paraphrases": examples[1:6] or [examples[0]],
+        "answer": reply or "（请填写答案）",
+    }
+    return yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=80)

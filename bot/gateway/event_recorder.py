@@ -1,0 +1,51 @@
+"""Writes the conversation event log (analytics/events.py) from what the gateway sees, off the event loop.
+
+A failure to log never disturbs the conversation: it is logged as an error and the customer goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional
+
+from analytics.events import Event, EventLog, masked_entities
+from bot.gateway.hub import ConversationHub
+from handoff.transcript import reading_from_parse
+
+logger = logging.getLogger(__name__)
+
+
+class EventRecorder:
+    """`record(conversation_id, kind, ...)` from anywhere in the gateway."""
+
+    def __init__(self, hub: ConversationHub, log: EventLog) -> None:
+        self.hub = hub
+        self.log = log
+
+    async def record(self, conversation_id: str, kind: str, **fields: Any) -> None:
+        try:
+            if "customer_id" not in fields:
+                metadata = await self.hub.shop_metadata(conversation_id) or {}
+                fields["customer_id"] = metadata.get("customer_id")
+            await self.hub._run(self.log.write, Event(conversation_id, kind, **fields))
+        except Exception:  # noqa: BLE001 - analytics must never break a conversation
+            logger.exception("could not log %s event of conversation %s", kind, conversation_id)
+
+    async def customer_message(
+        self, conversation_id: str, text: str, to: str, parse: Optional[Dict[str, Any]] = None
+    ) -> None:
+        """A customer message with the bot's reading of it, when the bot read it."""
+        fields: Dict[str, Any] = {"text": text, "detail": {"to": to}}
+        if parse:
+            reading = reading_from_parse(parse)
+            fields.update(intent=reading["intent"], confidence=reading["confidence"])
+            fields["detail"]["entities"] = masked_entities(reading["entities"])
+        await self.record(conversation_id, "customer_message", **fields)
+
+    async def bot_turn(self, conversation_id: str, analytics: Optional[Dict[str, Any]]) -> None:
+        """What an action reported it did; replies without a report are chit-chat answers."""
+        event = (analytics or {}).get("event") or "bot_answer"
+        if event not in ("bot_answer", "clarification", "fallback"):
+            event = "bot_answer"
+        detail = {"suggested": list(analytics.get("suggested") or [])} if analytics and event == "clarification" else {}
+        await self.record(conversation_id, event, kb_key=(analytics or {}).get("kb_key"), detail=detail)

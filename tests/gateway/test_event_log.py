@@ -1,0 +1,101 @@
+"""The gateway's event log and the supervisor dashboard API: facts in, masked; figures out, supervisors only."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+
+from analytics.events import EventLog
+from bot.gateway.app import HUB
+from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.test_handoff import add_agent, ask_for_person, log_in
+
+
+async def logged_eventually(client, conversation_id, kinds, timeout: float = 3.0):
+    """The conversation's events once all `kinds` are there (the log is written just after the frames)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        events = logged(client, conversation_id)
+        if set(kinds) <= {e.kind for e in events} or loop.time() > deadline:
+            return events
+        await asyncio.sleep(0.05)
+
+
+def logged(client, conversation_id=None):
+    engine = client.server.app[HUB].store.engine
+    now = datetime.now(timezone.utc)
+    found = EventLog(engine).between(now - timedelta(hours=1), now + timedelta(hours=1))
+    return [e for e in found if conversation_id in (None, e.conversation_id)]
+
+
+async def test_a_bot_turn_is_logged_with_its_reading_and_personal_data_masked(client):
+    ws, welcome = await open_conversation(client, metadata={"customer_id": "C5"})
+    await ws.send_json({"type": "message", "client_id": "m", "text": "我的手机13800138000，退款多久到账"})
+    await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "bot")
+    events = await logged_eventually(client, welcome["session_id"], ["customer_message", "bot_answer"])
+    said = next(e for e in events if e.kind == "customer_message")
+    assert "13800138000" not in said.text and "〔手机号〕" in said.text
+    assert said.intent == "faq/refund_arrival_time" and said.confidence == 0.91 and said.customer_id == "C5"
+    assert said.detail["entities"] == [{"entity": "phone_number", "value": "〔手机号〕"}]
+    answer = next(e for e in events if e.kind == "bot_answer")
+    assert answer.kb_key == "refund_arrival_time"
+
+
+async def test_the_handoff_is_logged_from_escalation_to_rating(client):
+    add_agent(client, "li", "小李")
+    ws, welcome, _ = await ask_for_person(client)
+    li = await log_in(client, "li")
+    ticket = await (await client.post("/console/api/tickets/next", headers=li)).json()
+    await client.post(f"/console/api/tickets/{ticket['id']}/messages", json={"text": "请留下邮箱 li@example.com"},
+                      headers=li)
+    await client.post(f"/console/api/tickets/{ticket['id']}/resolve", json={"note": "ok"}, headers=li)
+    await receive_until(ws, lambda f: f["type"] == "rating_request")
+    await ws.send_json({"type": "rating", "ticket_id": ticket["id"], "score": 4, "comment": "打我电话13912345678"})
+    await receive_until(ws, lambda f: f["type"] == "message" and "感谢" in f["text"])
+    wanted = ["escalation", "agent_message", "resolution", "rating"]
+    kinds = {e.kind: e for e in await logged_eventually(client, welcome["session_id"], wanted)}
+    assert kinds["escalation"].reason == "request_human" and kinds["escalation"].ticket_id == ticket["id"]
+    assert kinds["agent_message"].agent == "小李" and "li@example.com" not in kinds["agent_message"].text
+    resolution = kinds["resolution"].detail
+    assert resolution["wait_seconds"] >= 0 and resolution["handling_seconds"] >= 0
+    assert kinds["rating"].score == 4 and kinds["rating"].agent == "小李" and "13912345678" not in kinds["rating"].text
+
+
+async def test_cancelling_is_logged_as_abandoned(client):
+    add_agent(client, "li", "小李")
+    ws, welcome, _ = await ask_for_person(client)
+    await ws.send_json({"type": "cancel_handoff"})
+    await receive_until(ws, lambda f: f["type"] == "handoff" and f["state"] == "cancelled")
+    events = await logged_eventually(client, welcome["session_id"], ["abandoned"])
+    assert any(e.kind == "abandoned" for e in events)
+
+
+async def test_the_dashboard_api_is_for_supervisors_only_and_adds_up(client):
+    add_agent(client, "li", "小李")
+    add_agent(client, "boss", "张主管", role="supervisor")
+    ws, _ = await open_conversation(client)
+    await ws.send_json({"type": "message", "client_id": "q", "text": "退款多久到账"})
+    await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "bot")
+    await ask_for_person(client)
+    assert (await client.get("/dashboard/api/summary")).status == 401
+    agent = await log_in(client, "li")
+    refused = await client.get("/dashboard/api/summary", headers=agent)
+    assert refused.status == 403 and (await refused.json())["error"] == "supervisors_only"
+    boss = await log_in(client, "boss")
+    summary = await (await client.get("/dashboard/api/summary?by=day", headers=boss)).json()
+    totals = summary["totals"]
+    assert totals["conversations"] == 2 and totals["escalated"] == 1 and totals["deflected"] == 1
+    assert totals["containment_rate"] + totals["escalation_rate"] == 1.0
+    assert summary["cost"]["savings_yuan"] == 15.5 and "时薪 120 元" in summary["cost"]["human_cost_formula"]
+    assert summary["top_kb"][0]["key"] == "refund_arrival_time"
+    bad = await client.get("/dashboard/api/summary?from=2026-12-01&to=2026-11-01", headers=boss)
+    assert bad.status == 400
+    export = await client.get("/dashboard/api/export.csv", headers=boss)
+    assert export.status == 200 and export.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))
+    assert table[0][:4] == ["at", "conversation_id", "customer_id", "kind"] and len(table) > 4
+    groups = await (await client.get("/dashboard/api/unanswered", headers=boss)).json()
+    assert groups["groups"][0]["ending"] == "escalation" and "draft_001" in groups["groups"][0]["draft"]
