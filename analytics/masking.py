@@ -223,7 +223,7 @@ _NLP_LOCK = threading.Lock()
 
 
 def _nlp() -> Callable:
-    """The pipeline, built on first use (jieba's dictionary takes ~1 s) and only once across threads."""
+    """The pipeline, built once across threads on first use (loading spaCy and jieba takes seconds)."""
     global _NLP
     if _NLP is None:
         with _NLP_LOCK:

@@ -128,9 +128,14 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
 
     async def start(app: web.Application) -> None:
         await rasa.start()
+        # masking loads spaCy and jieba (a few seconds): do it now, not on a customer's first message
+        from analytics.masking import mask
+
+        app["warm_up"] = asyncio.get_running_loop().run_in_executor(None, mask, "北京市朝阳区建国路88号1203室")
         app["requeue"] = asyncio.create_task(requeue_forever())
 
     async def stop(app: web.Application) -> None:
+        await app["warm_up"]
         app["requeue"].cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await app["requeue"]

@@ -306,3 +306,57 @@ def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_anot
     finally:
         agent_context.close()
         customer_context.close()
+
+
+def test_a_supervisor_sees_the_simulated_day_on_the_dashboard_and_an_agent_is_refused(browser, stack, screenshots):
+    import subprocess
+    import sys
+
+    for username, role in (("dash-boss", "supervisor"), ("dash-agent", "agent")):
+        made = subprocess.run(
+            [sys.executable, "-m", "handoff.accounts", "add", username, "--role", role, "--password-stdin"],
+            input="dash-pass-123\n", cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+    simulated = subprocess.run(
+        [sys.executable, "-m", "analytics.simulate", "--limit", "40", "--days", "3", "--gateway", stack.gateway_url],
+        cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=600,
+    )
+    assert simulated.returncode == 0, simulated.stdout[-2000:] + simulated.stderr[-2000:]
+    assert "Replayed 40 of 40 conversations" in simulated.stdout
+    assert "simulating" in simulated.stderr  # the progress bar
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(stack.gateway_url + "/dashboard")
+        page.fill("#dashboard-login input[name=username]", "dash-agent")
+        page.fill("#dashboard-login input[name=password]", "dash-pass-123")
+        page.click("#dashboard-login button[type=submit]")
+        page.locator("#dashboard-forbidden").wait_for(state="visible", timeout=10_000)
+        assert "仅限主管" in page.locator("#dashboard-forbidden").inner_text()
+        page.screenshot(path=screenshots / "30-dashboard-agent-refused.png")
+        context.clear_cookies()
+
+        page.goto(stack.gateway_url + "/dashboard")
+        page.fill("#dashboard-login input[name=username]", "dash-boss")
+        page.fill("#dashboard-login input[name=password]", "dash-pass-123")
+        page.click("#dashboard-login button[type=submit]")
+        page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30_000)
+        assert page.locator("#chart-rates svg polyline, #chart-rates svg path").count() >= 3
+        assert page.locator("#chart-reasons svg rect").count() >= 1
+        deflection = page.locator(".dashboard-kpi[data-kpi=deflection]").inner_text()
+        assert "%" in deflection
+        assert "时薪" in page.locator(".dashboard-kpi[data-kpi=savings]").inner_text()
+        page.screenshot(path=screenshots / "31-dashboard-supervisor.png", full_page=True)
+        groups = page.locator(".dashboard-group")
+        if groups.count():
+            groups.first.locator("button.dashboard-draft").click()
+            page.locator("#dashboard-draft-dialog").wait_for(state="visible")
+            assert "key: draft_" in page.locator("#dashboard-draft-dialog textarea").input_value()
+            page.screenshot(path=screenshots / "32-dashboard-kb-draft.png")
+        assert errors == []
+    finally:
+        context.close()
