@@ -12,8 +12,10 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from analytics.events import Event
 
-SIMILAR = 0.35
+SIMILAR = 0.25
 FAILURE_KINDS = ("fallback", "clarification", "escalation")
+# messages that are not questions: no knowledge-base entry could have answered them
+NOT_QUESTIONS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "request_human", "bot_challenge"})
 
 
 def failed_questions(events: List[Event]) -> List[Dict[str, Any]]:
@@ -27,7 +29,7 @@ def failed_questions(events: List[Event]) -> List[Dict[str, Any]]:
         last_customer = None
         for index, event in enumerate(items):
             if event.kind == "customer_message" and event.text and (event.detail or {}).get("to") != "agent":
-                last_customer = event
+                last_customer = None if event.intent in NOT_QUESTIONS else event
             elif event.kind in FAILURE_KINDS and last_customer is not None and event.reason != "left_message":
                 reply = next((e.text for e in items[index:] if e.kind == "agent_message" and e.text), None)
                 ending = "escalation" if event.kind == "escalation" else "fallback"
@@ -41,7 +43,7 @@ def group(questions: List[Dict[str, Any]], limit: int = 20) -> List[Dict[str, An
     texts = [q["text"] for q in questions]
     if not texts:
         return []
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit_transform(texts)
+    vectors = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
     similarity = cosine_similarity(vectors)
     groups: List[List[int]] = []
     for index in range(len(texts)):

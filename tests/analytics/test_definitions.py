@@ -135,3 +135,26 @@ def test_conversations_fall_in_the_local_day_they_started():
     assert [s["period"] for s in result["series"]] == ["2026-11-24"]  # 23:30 in Shanghai
     weekly = summary([late_evening], date(2026, 11, 23), date(2026, 11, 29), "week", SETTINGS)
     assert weekly["series"][0]["period"] == "2026-W48"
+
+
+def test_unanswered_questions_are_grouped_by_similarity_with_the_agents_reply_as_draft_answer():
+    from analytics.unanswered import failed_questions, group
+
+    log = []
+    for n, text in enumerate(["快递显示签收了但我没收到", "快递签收了可是我没收到货", "显示已签收但是没拿到快递"]):
+        name = f"u{n}"
+        log += [Event(name, "customer_message", at(n), intent="nlu_fallback", text=text),
+                Event(name, "escalation", at(n + 0.1), reason="repeated_failure"),
+                Event(name, "agent_message", at(n + 1), text="请联系快递员核实签收人，我们为您补发。")]
+    log += [Event("x", "customer_message", at(10), intent="faq/x", text="能开发票吗"),
+            Event("x", "fallback", at(10.1)),
+            Event("y", "customer_message", at(11), intent="deny", text="都不是"),
+            Event("y", "fallback", at(11.1)),
+            Event("z", "customer_message", at(12), intent="request_human", text="转人工"),
+            Event("z", "escalation", at(12.1), reason="request_human")]
+    groups = group(failed_questions(log))
+    assert [g["size"] for g in groups] == [3, 1]
+    first = groups[0]
+    assert first["ending"] == "escalation" and first["agent_reply"].startswith("请联系快递员")
+    assert "answer: 请联系快递员核实签收人" in first["draft"] and "question:" in first["draft"]
+    assert groups[1]["examples"] == ["能开发票吗"] and "（请填写答案）" in groups[1]["draft"]
