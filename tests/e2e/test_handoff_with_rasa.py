@@ -54,9 +54,15 @@ async def test_from_first_message_to_a_person_and_back_to_the_bot(stack):
         frames = await receive_until(ws, lambda f: f["type"] == "queue", timeout=30)
         assert any(is_bot(f) and "已为您转接人工客服" in f["text"] for f in frames)
 
-        queue = (await receive_until(console, lambda f: f["type"] == "queue" and f["waiting"]))[-1]
-        assert queue["waiting"][0]["customer_id"] == "C42"
-        ticket = await (await agent_http.post(f"{base}/console/api/tickets/next")).json()
+        # other tests may have left customers waiting: find this one's ticket and take exactly it
+        queue = (await receive_until(console, lambda f: f["type"] == "queue"
+                                     and any(t["customer_id"] == "C42" for t in f["waiting"])))[-1]
+        waiting = next(t for t in queue["waiting"] if t["customer_id"] == "C42")
+        taken = await agent_http.post(f"{base}/console/api/tickets/{waiting['id']}/take")
+        assert taken.status == 200
+        ticket = await taken.json()
+        again = await agent_http.post(f"{base}/console/api/tickets/{waiting['id']}/take")
+        assert again.status == 409 and (await again.json())["error"] == "not_waiting"
         readings = [line.get("reading") for line in ticket["transcript"] if line["sender"] == "customer"]
         assert readings[0]["intent"] == "faq/refund_arrival_time"
         assert readings[0]["kb_shown"][0] == "refund_arrival_time"
