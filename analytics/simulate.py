@@ -8,9 +8,10 @@ Customers talk to the gateway's WebSocket as the widget does; agent turns go
 through the console API as a simulation agent (`sim-agent`, created if
 missing). Afterwards each simulated conversation's events are moved to the
 day and time the file gives, spread over `--days` days ending today, so the
-charts have a history. Outside business hours, or with the gateway's hours
-closed, escalations become left messages (the simulation leaves a message and
-a phone number) and the file's agent turns are skipped.
+charts have a history; agent steps are paced like a person's (AGENT_PACE).
+Outside business hours, or with nobody online, escalations become left
+messages (the simulation leaves a message and a phone number) and the file's
+agent turns are skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import secrets
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo
@@ -240,21 +241,48 @@ def ensure_agent(engine: Any) -> tuple:
     return "sim-agent", password
 
 
+AGENT_PACE = timedelta(seconds=150)  # simulated time an agent takes per reply (and to pick up a ticket)
+
+
 def spread_over_days(engine: Any, placed: List[tuple], zone: ZoneInfo) -> None:
-    """Moves each replayed conversation's events to its day and local start time, keeping their spacing."""
+    """Moves each replayed conversation's events to its day and local start time, keeping their order.
+
+    The simulated agent answers at machine speed; in simulated time each agent
+    step (picking the ticket up, each reply, resolving) takes AGENT_PACE, so the
+    dashboard's waiting and handling times look like a person's, and the
+    resolution's wait and handling seconds are recomputed from those times.
+    """
+    columns = (events_table.c.id, events_table.c.at, events_table.c.kind, events_table.c.detail)
     with engine.begin() as connection:
         for session_id, day, start in placed:
             rows = connection.execute(
-                select(events_table.c.id, events_table.c.at).where(events_table.c.conversation_id == session_id)
+                select(*columns).where(events_table.c.conversation_id == session_id).order_by(
+                    events_table.c.at, events_table.c.id)
             ).all()
             if not rows:
                 continue
-            first = min(row.at for row in rows)
+            first = rows[0].at
             target = datetime.combine(day, start, tzinfo=zone)
+            extra = timedelta(0)
+            escalated_at = picked_up_at = None
             for row in rows:
-                connection.execute(
-                    update(events_table).where(events_table.c.id == row.id).values(at=target + (row.at - first))
-                )
+                if row.kind in ("agent_message", "resolution"):
+                    extra += AGENT_PACE * (2 if picked_up_at is None else 1)
+                moved = target + (row.at - first) + extra
+                # stored in UTC: SQLite keeps no time zone
+                values: Dict[str, Any] = {"at": moved.astimezone(timezone.utc)}
+                if row.kind == "escalation" and escalated_at is None:
+                    escalated_at = moved
+                elif row.kind == "agent_message" and picked_up_at is None:
+                    picked_up_at = moved - AGENT_PACE
+                elif row.kind == "resolution" and escalated_at is not None:
+                    picked_up_at = picked_up_at or moved - AGENT_PACE
+                    values["detail"] = {
+                        **(row.detail or {}),
+                        "wait_seconds": round((picked_up_at - escalated_at).total_seconds(), 1),
+                        "handling_seconds": round((moved - picked_up_at).total_seconds(), 1),
+                    }
+                connection.execute(update(events_table).where(events_table.c.id == row.id).values(**values))
 
 
 async def run(base: str, conversations: List[Dict[str, Any]], username: str, password: str,
@@ -315,9 +343,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     zone = ZoneInfo(str((config.get("analytics") or {}).get("timezone", "Asia/Shanghai")))
     today = datetime.now(zone).date()
     placed = []
+    customer_days: Dict[str, date] = {}
     for number, (conversation, result) in enumerate(zip(conversations, results, strict=False)):
         if result.session_id:
             day: date = today - timedelta(days=number % max(1, args.days))
+            # a customer's visits stay on one day, so coming back within hours stays within hours
+            customer_id = str((conversation.get("customer") or {}).get("customer_id") or "")
+            if customer_id:
+                day = customer_days.setdefault(customer_id, day)
             placed.append((result.session_id, day, time.fromisoformat(str(conversation.get("at", "10:00")))))
     spread_over_days(engine, placed, zone)
     failed = [r for r in results if r.errors]
