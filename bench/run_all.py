@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from bench import gateway_speed, handoff_speed, search_quality, server_speed, shop_nlu, smp2017
+from bench import gateway_speed, handoff_speed, masking_speed, search_quality, server_speed, shop_nlu, smp2017
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     server_speed.main()
     gateway_speed.main()
     handoff_speed.main()
+    masking_speed.main()
     smp2017.main()
 
 

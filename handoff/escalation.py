@@ -3,7 +3,8 @@
 Settings: `escalation` in settings.yml. The Rasa actions apply the rules that
 need the bot's reading (asking for a person, repeated failures, complaint
 intents, sensitive topics); the gateway applies the ones it can decide from
-the message and the page alone (VIP tiers, strong anger, the 转人工 button),
+the message and the page alone (VIP tiers, explicit asks for a person, strong
+anger, the 转人工 button),
 so they work even while Rasa is down. Every escalation says which rule and
 what matched.
 """
@@ -23,6 +24,11 @@ from bot.settings import SettingsError, project_path
 REASONS = (
     "request_human", "repeated_failure", "complaint", "sensitive_topic", "vip_tier", "bot_unavailable",
     "left_message",
+)
+# explicit asks for a person; not the bare word 人工, which also means labour (人工费)
+DEFAULT_PERSON_PHRASES = (
+    "转人工", "人工客服", "找人工", "我要人工", "接人工", "叫人工", "人工服务", "有人工吗", "真人客服", "找真人",
+    "转真人",
 )
 # used when settings.yml does not name a priority
 DEFAULT_PRIORITIES = {
@@ -82,6 +88,7 @@ class Rules:
     """The escalation settings, checked on load."""
 
     request_human_intents: Sequence[str]
+    request_human_phrases: Sequence[str]
     max_failures: int
     complaint_intents: Sequence[str]
     strong_words: Sequence[str]
@@ -108,6 +115,7 @@ class Rules:
             raise SettingsError("settings.yml: escalation.max_failures must be at least 1")
         return cls(
             request_human_intents=tuple(section.get("request_human_intents") or ["request_human"]),
+            request_human_phrases=tuple(section.get("request_human_phrases") or DEFAULT_PERSON_PHRASES),
             max_failures=max_failures,
             complaint_intents=tuple(section.get("complaint_intents") or ["complaint"]),
             strong_words=tuple(lexicon.get("strong") or []),
@@ -123,9 +131,13 @@ class Rules:
 
     # -- the five rules, each usable alone -----------------------------------------------------
     def asked_for_person(self, turn: Turn) -> Optional[Escalation]:
-        """Rule 1: the customer asks for a person, at the first ask."""
+        """Rule 1: the customer asks for a person, at the first ask: by intent, or by an explicit phrase
+        anywhere in the message ("改不了，转人工" is a question the classifier may read as an FAQ)."""
         if turn.intent in self.request_human_intents:
             return self._escalate("request_human", f"意图 {turn.intent}：{turn.text[:50]}")
+        phrase = next((p for p in self.request_human_phrases if p in turn.text), None)
+        if phrase or turn.text.strip(" 。！!") == "人工":
+            return self._escalate("request_human", f"要求人工：“{phrase or '人工'}”")
         return None
 
     def repeated_failure(self, turn: Turn) -> Optional[Escalation]:
@@ -180,7 +192,7 @@ class Rules:
 
 
 BOT_SIDE_RULES = ("asked_for_person", "sensitive_topic", "complaint", "repeated_failure")
-GATEWAY_SIDE_RULES = ("vip_tier", "complaint")
+GATEWAY_SIDE_RULES = ("vip_tier", "asked_for_person", "complaint")
 
 
 def _load_lexicon(path: Path) -> Dict[str, List[str]]:

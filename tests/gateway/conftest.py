@@ -45,9 +45,9 @@ class StandInRasa:
             "text": text, "intent": {"name": "faq", "confidence": 0.91}, "entities": entities,
             "response_selector": {"faq": {"response": {"intent_response_key": "faq/refund_arrival_time"}}},
         }
-        if "转人工" in text:
+        if "找个人帮我" in text:  # what the real NLU reads as request_human without the gateway's phrases
             # what actions/escalate.py sends: a handoff request with the transcript and readings
-            handoff = {"reason": "request_human", "detail": "意图 request_human：转人工", "priority": 10,
+            handoff = {"reason": "request_human", "detail": "意图 request_human：找个人帮我", "priority": 10,
                        "transcript": [{"sender": "customer", "text": text,
                                        "reading": {"intent": "request_human", "confidence": 0.98, "entities": [],
                                                    "faq_key": None, "kb_shown": []}}]}

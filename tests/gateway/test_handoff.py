@@ -38,7 +38,7 @@ async def log_in(client, username: str) -> dict:
 
 async def ask_for_person(client, **hello):
     ws, welcome = await open_conversation(client, **hello)
-    await ws.send_json({"type": "message", "client_id": "h1", "text": "转人工"})
+    await ws.send_json({"type": "message", "client_id": "h1", "text": "找个人帮我"})
     frames = await receive_until(ws, lambda f: f["type"] == "queue")
     return ws, welcome, frames
 
@@ -56,7 +56,17 @@ async def test_asking_for_a_person_writes_the_ticket_before_telling_the_customer
     assert frames[-1]["position"] == 1 and frames[-1]["eta_seconds"] > 0
     # the customer's words reach the transcript with what the bot understood
     first = ticket.transcript[0]
-    assert first["text"] == "转人工" and first["reading"]["intent"] == "request_human"
+    assert first["text"] == "找个人帮我" and first["reading"]["intent"] == "request_human"
+
+
+async def test_asking_for_a_person_in_words_inside_a_question_needs_no_bot(client, stand_in_rasa):
+    add_agent(client, "li", "小李")
+    ws, welcome = await open_conversation(client)
+    await ws.send_json({"type": "message", "client_id": "w", "text": "修改地址的按钮是灰的，改不了，转人工"})
+    await receive_until(ws, lambda f: f["type"] == "queue")
+    ticket = desk_of(client).queue.open_ticket_for(welcome["session_id"])
+    assert ticket.reason == "request_human" and "转人工" in ticket.reason_detail
+    assert stand_in_rasa.received == []
 
 
 async def test_the_button_asks_for_a_person_without_the_bot(client, stand_in_rasa):
@@ -87,8 +97,8 @@ async def test_the_whole_handoff_from_queue_to_rating_through_the_console_api(cl
     assert taken.status == 200 and ticket["status"] == "assigned" and ticket["agent"] == "小李"
     assert ticket["shop_metadata"]["tier"] == "gold"
     texts = [line["text"] for line in ticket["transcript"]]
-    assert "转人工" in texts and "我的订单2024061812345678少发了一件" in texts
-    assert next(line for line in ticket["transcript"] if line["text"] == "转人工")["reading"]["confidence"] == 0.98
+    assert "找个人帮我" in texts and "我的订单2024061812345678少发了一件" in texts
+    assert next(line for line in ticket["transcript"] if line["text"] == "找个人帮我")["reading"]["confidence"] == 0.98
     frames = await receive_until(ws, lambda f: f["type"] == "handoff" and f["state"] == "assigned")
     assert frames[-1]["agent"] == {"name": "小李"}
 

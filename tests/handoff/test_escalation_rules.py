@@ -15,10 +15,23 @@ def shop_rules() -> Rules:
 
 @pytest.mark.parametrize("intent, escalates", [("request_human", True), ("faq/refund_progress", False), (None, False)])
 def test_asking_for_a_person_escalates_at_the_first_ask(shop_rules, intent, escalates):
-    decision = shop_rules.asked_for_person(Turn(text="转人工", intent=intent))
+    decision = shop_rules.asked_for_person(Turn(text="能帮我看看吗", intent=intent))
     assert bool(decision) is escalates
     if decision:
-        assert decision.reason == "request_human" and decision.priority == 10 and "转人工" in decision.detail
+        assert decision.reason == "request_human" and decision.priority == 10 and "能帮我看看吗" in decision.detail
+
+
+@pytest.mark.parametrize(
+    "text, escalates",
+    [("修改地址的按钮是灰的，改不了，转人工", True), ("有人工吗 我买的空调什么时候来装", True), ("人工", True),
+     ("登录不了，人工客服。今天试了十几次了", True), ("我要人工", True), ("安装要人工费吗", False),
+     ("你们客服热线是多少", False)],
+)
+def test_an_explicit_ask_for_a_person_inside_a_question_counts(shop_rules, text, escalates):
+    decision = shop_rules.asked_for_person(Turn(text=text, intent="faq/order_modify_address"))
+    assert bool(decision) is escalates
+    if decision:
+        assert decision.reason == "request_human" and "要求人工" in decision.detail
 
 
 def test_two_consecutive_failures_escalate_one_does_not(shop_rules):
@@ -77,6 +90,8 @@ def test_together_the_first_matching_rule_wins_in_order(shop_rules):
     assert shop_rules.first_match(angry_frozen, BOT_SIDE_RULES).reason == "sensitive_topic"
     vip_angry = Turn(text="垃圾", tier="diamond", first_message=True)
     assert shop_rules.first_match(vip_angry, GATEWAY_SIDE_RULES).reason == "vip_tier"
+    asks_angrily = Turn(text="转人工！！！骗子")
+    assert shop_rules.first_match(asks_angrily, GATEWAY_SIDE_RULES).reason == "request_human"
     calm = Turn(text="几天发货", intent="faq/shipping_dispatch_time", tier="gold", first_message=True)
     assert shop_rules.first_match(calm, BOT_SIDE_RULES + GATEWAY_SIDE_RULES) is None
 
