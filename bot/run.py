@@ -140,7 +140,8 @@ def main() -> int:
                 gateway = config["gateway"]
                 print(
                     f"\nOpen http://{gateway['host']}:{gateway['port']}/ to chat with the bot on the demo shop page."
-                    "\n(Terminal chat: `make chat` in another terminal. Stop: Ctrl-C.)\n",
+                    "\n(Agents: /console, supervisors: /dashboard; accounts: python -m handoff.accounts add."
+                    " Terminal chat: make chat. Stop: Ctrl-C.)\n",
                     flush=True,
                 )
             while not stopping:
