@@ -126,7 +126,8 @@ class Rules:
             priorities=priorities,
         )
 
-    def _escalate(self, reason: str, detail: str) -> Escalation:
+    def escalate(self, reason: str, detail: str) -> Escalation:
+        """An escalation for `reason` at its configured priority."""
         return Escalation(reason, detail, self.priorities[reason])
 
     # -- the five rules, each usable alone -----------------------------------------------------
@@ -134,17 +135,17 @@ class Rules:
         """Rule 1: the customer asks for a person, at the first ask: by intent, or by an explicit phrase
         anywhere in the message ("改不了，转人工" is a question the classifier may read as an FAQ)."""
         if turn.intent in self.request_human_intents:
-            return self._escalate("request_human", f"意图 {turn.intent}：{turn.text[:50]}")
+            return self.escalate("request_human", f"意图 {turn.intent}：{turn.text[:50]}")
         phrase = next((p for p in self.request_human_phrases if p in turn.text), None)
         if phrase or turn.text.strip(" 。！!") == "人工":
-            return self._escalate("request_human", f"要求人工：“{phrase or '人工'}”")
+            return self.escalate("request_human", f"要求人工：“{phrase or '人工'}”")
         return None
 
     def repeated_failure(self, turn: Turn) -> Optional[Escalation]:
         """Rule 2: the bot failed `max_failures` turns in a row (this one included)."""
         failures = turn.failures_before + (1 if turn.failed else 0)
         if turn.failed and failures >= self.max_failures:
-            return self._escalate("repeated_failure", f"连续 {failures} 次未能理解或回答")
+            return self.escalate("repeated_failure", f"连续 {failures} 次未能理解或回答")
         return None
 
     def anger(self, text: str) -> AngerReading:
@@ -167,19 +168,19 @@ class Rules:
         elif parts and reading.describe():
             parts.append(reading.describe())
         if turn.intent in self.complaint_intents or reading.score >= self.anger_threshold:
-            return self._escalate("complaint", "；".join(parts))
+            return self.escalate("complaint", "；".join(parts))
         return None
 
     def sensitive_topic(self, turn: Turn) -> Optional[Escalation]:
         """Rule 4: topics the shop never leaves to a bot, named by intent or FAQ entry."""
         if turn.intent and turn.intent in self.sensitive_intents:
-            return self._escalate("sensitive_topic", f"敏感问题 {turn.intent}")
+            return self.escalate("sensitive_topic", f"敏感问题 {turn.intent}")
         return None
 
     def vip_tier(self, turn: Turn) -> Optional[Escalation]:
         """Rule 5: customers of the listed tiers go to a person on their first message."""
         if turn.first_message and turn.tier and turn.tier.lower() in self.tiers:
-            return self._escalate("vip_tier", f"会员等级 {turn.tier}")
+            return self.escalate("vip_tier", f"会员等级 {turn.tier}")
         return None
 
     def first_match(self, turn: Turn, rules: Sequence[str]) -> Optional[Escalation]:

@@ -94,7 +94,7 @@ class ChatService:
             return
         rules = self.desk.rules
         if payload == HANDOFF_PAYLOAD:
-            decision: Optional[Escalation] = rules._escalate("request_human", "点击了“转人工”按钮")
+            decision: Optional[Escalation] = rules.escalate("request_human", "点击了“转人工”按钮")
         else:
             turn = Turn(text=stored.text, tier=metadata.get("tier"), first_message=stored.seq == 1)
             decision = rules.first_match(turn, GATEWAY_SIDE_RULES)

@@ -54,7 +54,7 @@ class DashboardData:
 
     async def labels(self) -> Dict[str, str]:
         if not self._labels:
-            questions, categories = await self.hub._run(knowledge_labels)
+            questions, categories = await self.hub.run_blocking(knowledge_labels)
             self._labels = {"questions": questions, "categories": categories}
         return self._labels["questions"]
 
@@ -65,7 +65,7 @@ class DashboardData:
             raise web.HTTPBadRequest(
                 text=json.dumps({"error": "bad_period", "message": str(error)}), content_type="application/json"
             ) from None
-        events = await self.hub._run(period_events, self.hub.store.engine, start, end, self.settings)
+        events = await self.hub.run_blocking(period_events, self.hub.store.engine, start, end, self.settings)
         return start, end, events
 
 
@@ -89,7 +89,7 @@ async def summary_view(request: web.Request, agent: Agent) -> web.Response:
 async def unanswered_view(request: web.Request, agent: Agent) -> web.Response:
     data = _data(request)
     start, end, events = await data.period(request)
-    groups = await data.hub._run(lambda: group(failed_questions(events)))
+    groups = await data.hub.run_blocking(lambda: group(failed_questions(events)))
     return _json({"groups": groups})
 
 

@@ -27,7 +27,7 @@ class EventRecorder:
             if "customer_id" not in fields:
                 metadata = await self.hub.shop_metadata(conversation_id) or {}
                 fields["customer_id"] = metadata.get("customer_id")
-            await self.hub._run(self.log.write, Event(conversation_id, kind, **fields))
+            await self.hub.run_blocking(self.log.write, Event(conversation_id, kind, **fields))
         except Exception:  # noqa: BLE001 - analytics must never break a conversation
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 

@@ -69,7 +69,7 @@ class HandoffDesk:
         self.on_queue_change: List[Callable[[], Any]] = []
 
     async def _sql(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
-        return await self.hub._run(function, *args, **kwargs)
+        return await self.hub.run_blocking(function, *args, **kwargs)
 
     # -- state ----------------------------------------------------------------------------------
     async def open_ticket(self, conversation_id: str) -> Optional[Ticket]:

@@ -44,7 +44,8 @@ class ConversationHub:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversation-store")
         self._live: Dict[str, LiveState] = {}
 
-    async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs blocking SQL (or other blocking work) in the store's worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
 
@@ -61,27 +62,27 @@ class ConversationHub:
 
     async def start_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation; returns its id."""
-        return await self._run(self.store.create_conversation, shop_metadata)
+        return await self.run_blocking(self.store.create_conversation, shop_metadata)
 
     async def shop_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
         """The conversation's shop metadata, or None if it does not exist."""
-        return await self._run(self.store.conversation_metadata, conversation_id)
+        return await self.run_blocking(self.store.conversation_metadata, conversation_id)
 
     async def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
         """Merges newer metadata into the conversation's."""
-        return await self._run(self.store.update_metadata, conversation_id, shop_metadata)
+        return await self.run_blocking(self.store.update_metadata, conversation_id, shop_metadata)
 
     async def history(self, conversation_id: str, after_seq: int = 0) -> List[Message]:
         """Stored messages after `after_seq`."""
-        return await self._run(self.store.history, conversation_id, after_seq, self.history_limit)
+        return await self.run_blocking(self.store.history, conversation_id, after_seq, self.history_limit)
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> Optional[Message]:
         """The stored customer message with this client id, if any."""
-        return await self._run(self.store.by_client_id, conversation_id, client_id)
+        return await self.run_blocking(self.store.by_client_id, conversation_id, client_id)
 
     async def offered_payloads(self, conversation_id: str) -> List[str]:
         """Button payloads recently offered in the conversation."""
-        return await self._run(self.store.offered_payloads, conversation_id)
+        return await self.run_blocking(self.store.offered_payloads, conversation_id)
 
     async def post(
         self,
@@ -94,7 +95,7 @@ class ConversationHub:
         extra: Optional[Dict[str, Any]] = None,
     ) -> Tuple[Message, bool]:
         """Stores a message and pushes it to the conversation's clients; (message, was it a duplicate)."""
-        message, duplicate = await self._run(
+        message, duplicate = await self.run_blocking(
             self.store.append, conversation_id, sender, text, client_id=client_id, payload=payload, extra=extra
         )
         if not duplicate:
