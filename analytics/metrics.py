@@ -107,6 +107,13 @@ def outcomes(events: Iterable[Event], settings: CostSettings, now: Optional[date
     return sorted(results, key=lambda o: o.started_at)
 
 
+def started_in(items: List[Outcome], start: date, end: date, zone: ZoneInfo) -> List[Outcome]:
+    """The conversations that started on local dates start..end (both included)."""
+    first = datetime.combine(start, datetime.min.time(), tzinfo=zone)
+    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return [o for o in items if first <= o.started_at < after]
+
+
 def _rates(items: List[Outcome]) -> Dict[str, Any]:
     counted = [o for o in items if o.counted]
     n = len(counted)
@@ -151,10 +158,7 @@ def summary(
 ) -> Dict[str, Any]:
     """Everything the dashboard and the report show for local dates start..end (both included)."""
     zone = ZoneInfo(settings.timezone)
-    first = datetime.combine(start, datetime.min.time(), tzinfo=zone)
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    everything = outcomes(events, settings, now)
-    in_period = [o for o in everything if first <= o.started_at < after]
+    in_period = started_in(outcomes(events, settings, now), start, end, zone)
     ids = {o.conversation_id for o in in_period}
     period_events = [e for e in events if e.conversation_id in ids]
 
@@ -255,9 +259,7 @@ def rows(
 ) -> List[Dict[str, Any]]:
     """The report's rows: counts and rates per day, week, month, intent or knowledge-base category."""
     zone = ZoneInfo(settings.timezone)
-    first = datetime.combine(start, datetime.min.time(), tzinfo=zone)
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    in_period = [o for o in outcomes(events, settings, now) if first <= o.started_at < after]
+    in_period = started_in(outcomes(events, settings, now), start, end, zone)
     intents = first_intent(events)
     groups: Dict[str, List[Outcome]] = defaultdict(list)
     for outcome in in_period:

@@ -153,7 +153,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_post("/chat/api/messages", customer_http.post_message)
     app.router.add_get("/chat/api/events", customer_http.events)
     app.router.add_post("/chat/api/frames", customer_http.post_frame)
-    app.router.add_route("OPTIONS", "/chat/api/{tail:.*}", customer_http.events)
+    app.router.add_route("OPTIONS", "/chat/api/{tail:.*}", customer_http.preflight)
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/socket", app[CONSOLE].serve)
     console_api.add_routes(app)

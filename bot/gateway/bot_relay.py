@@ -73,19 +73,25 @@ class BotRelay:
         except BotUnavailable as error:
             logger.warning("conversation %s: %s", conversation_id, error)
             self.hub.set_typing(conversation_id, False)
-            await self._unavailable(conversation_id, shown)
+            await self._unavailable(conversation_id, shown, shop_metadata)
             return
         self.hub.set_typing(conversation_id, False)
         if not replies:
             # our rules answer every message; silence means a custom action failed
             logger.warning("conversation %s: Rasa returned no reply (is the action server running?)", conversation_id)
-            await self._unavailable(conversation_id, shown)
+            await self._unavailable(conversation_id, shown, shop_metadata)
             return
         self.hub.set_notice(conversation_id, None)
         self.hub.live(conversation_id).offered_alternatives = False
-        if self.recorder:
-            parse = await self.rasa.latest_reading(conversation_id)
-            await self.recorder.customer_message(conversation_id, shown, "bot", parse)
+        customer_id = shop_metadata.get("customer_id")
+        # the bot's reading is only for the log: fetch it while the customer already gets the answer
+        reading = asyncio.ensure_future(self.rasa.latest_reading(conversation_id)) if self.recorder else None
+        for reply in replies:
+            if not (reply.handoff or reply.analytics) and (reply.text or reply.buttons or reply.image):
+                await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
+        if self.recorder and reading is not None:
+            # logged before the bot's turn, so the log reads question, then answer or escalation
+            await self.recorder.customer_message(conversation_id, shown, "bot", await reading, customer_id)
         reported = False
         for reply in replies:
             if reply.handoff and self.desk:
@@ -93,18 +99,19 @@ class BotRelay:
                 reported = True
             elif reply.analytics:
                 if self.recorder:
-                    await self.recorder.bot_turn(conversation_id, reply.analytics)
+                    await self.recorder.bot_turn(conversation_id, reply.analytics, customer_id)
                 reported = True
-            elif reply.text or reply.buttons or reply.image:
-                await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
         if not reported and self.recorder:
-            await self.recorder.bot_turn(conversation_id, None)  # a response from domain.yml (chit-chat)
+            await self.recorder.bot_turn(conversation_id, None, customer_id)  # a response from domain.yml
 
-    async def _unavailable(self, conversation_id: str, text: str) -> None:
+    async def _unavailable(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> None:
         self.hub.set_notice(conversation_id, self.unavailable)
         if self.recorder:
-            await self.recorder.customer_message(conversation_id, text, "bot")
-            await self.recorder.record(conversation_id, "fallback", detail={"cause": "bot_unavailable"})
+            customer_id = shop_metadata.get("customer_id")
+            await self.recorder.customer_message(conversation_id, text, "bot", customer_id=customer_id)
+            await self.recorder.record(
+                conversation_id, "fallback", customer_id=customer_id, detail={"cause": "bot_unavailable"}
+            )
         live = self.hub.live(conversation_id)
         if self.desk and not live.offered_alternatives:
             # once per outage: a person, or a message for later, instead of waiting for the bot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 
 from aiohttp import web
@@ -33,5 +34,5 @@ async def current_agent(request: web.Request) -> Optional[Agent]:
 def unauthorised() -> web.Response:
     return web.json_response(
         {"error": "not_logged_in", "message": "请先登录人工客服工作台"}, status=401,
-        dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False),
+        dumps=lambda body: json.dumps(body, ensure_ascii=False),
     )

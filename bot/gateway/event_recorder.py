@@ -23,6 +23,7 @@ class EventRecorder:
         self.log = log
 
     async def record(self, conversation_id: str, kind: str, **fields: Any) -> None:
+        """Logs one event; the customer id is looked up only when the caller does not know it."""
         try:
             if "customer_id" not in fields:
                 metadata = await self.hub.shop_metadata(conversation_id) or {}
@@ -32,20 +33,28 @@ class EventRecorder:
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 
     async def customer_message(
-        self, conversation_id: str, text: str, to: str, parse: Optional[Dict[str, Any]] = None
+        self, conversation_id: str, text: str, to: str, parse: Optional[Dict[str, Any]] = None,
+        customer_id: Optional[str] = None,
     ) -> None:
         """A customer message with the bot's reading of it, when the bot read it."""
         fields: Dict[str, Any] = {"text": text, "detail": {"to": to}}
+        if customer_id is not None:
+            fields["customer_id"] = customer_id
         if parse:
             reading = reading_from_parse(parse)
             fields.update(intent=reading["intent"], confidence=reading["confidence"])
             fields["detail"]["entities"] = masked_entities(reading["entities"])
         await self.record(conversation_id, "customer_message", **fields)
 
-    async def bot_turn(self, conversation_id: str, analytics: Optional[Dict[str, Any]]) -> None:
+    async def bot_turn(
+        self, conversation_id: str, analytics: Optional[Dict[str, Any]], customer_id: Optional[str] = None
+    ) -> None:
         """What an action reported it did; replies without a report are chit-chat answers."""
         event = (analytics or {}).get("event") or "bot_answer"
         if event not in ("bot_answer", "clarification", "fallback"):
             event = "bot_answer"
         detail = {"suggested": list(analytics.get("suggested") or [])} if analytics and event == "clarification" else {}
-        await self.record(conversation_id, event, kb_key=(analytics or {}).get("kb_key"), detail=detail)
+        fields: Dict[str, Any] = {"kb_key": (analytics or {}).get("kb_key"), "detail": detail}
+        if customer_id is not None:
+            fields["customer_id"] = customer_id
+        await self.record(conversation_id, event, **fields)

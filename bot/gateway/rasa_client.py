@@ -87,34 +87,31 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
-    async def tracker_events(self, conversation_id: str, timeout_seconds: float = 3.0) -> List[Dict[str, Any]]:
-        """Rasa's events of a conversation (what it understood), or [] when Rasa cannot say."""
-        assert self._session is not None, "RasaClient.start() was not called"
-        url = self.webhook_url.split("/webhooks/")[0] + f"/conversations/{conversation_id}/tracker"
-        try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_seconds)) as response:
-                if response.status != 200:
-                    return []
-                body = await response.json(content_type=None)
-        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
-            return []
-        events = body.get("events") if isinstance(body, dict) else None
-        return events if isinstance(events, list) else []
-
-    async def latest_reading(self, conversation_id: str, timeout_seconds: float = 3.0) -> Optional[Dict[str, Any]]:
-        """Rasa's parse of the conversation's latest message (no events transferred), or None."""
+    async def _tracker(self, conversation_id: str, params: Dict[str, str], timeout_seconds: float) -> Dict[str, Any]:
+        """Rasa's tracker of a conversation (its HTTP API), or {} when Rasa cannot say."""
         assert self._session is not None, "RasaClient.start() was not called"
         url = self.webhook_url.split("/webhooks/")[0] + f"/conversations/{conversation_id}/tracker"
         try:
             async with self._session.get(
-                url, params={"include_events": "NONE"}, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
+                url, params=params, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
             ) as response:
                 if response.status != 200:
-                    return None
+                    return {}
                 body = await response.json(content_type=None)
         except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
-            return None
-        latest = body.get("latest_message") if isinstance(body, dict) else None
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    async def tracker_events(self, conversation_id: str, timeout_seconds: float = 3.0) -> List[Dict[str, Any]]:
+        """Rasa's events of a conversation (what it understood), or []."""
+        events = (await self._tracker(conversation_id, {}, timeout_seconds)).get("events")
+        return events if isinstance(events, list) else []
+
+    async def latest_reading(self, conversation_id: str, timeout_seconds: float = 3.0) -> Optional[Dict[str, Any]]:
+        """Rasa's parse of the conversation's latest message (no events transferred), or None."""
+        latest = (await self._tracker(conversation_id, {"include_events": "NONE"}, timeout_seconds)).get(
+            "latest_message"
+        )
         return latest if isinstance(latest, dict) else None
 
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> List[BotReply]:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.database import create_database_engine, upgrade_schema, write_transaction  # noqa: F401 - re-exported
+from bot.database import upgrade_schema, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 
