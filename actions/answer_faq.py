@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
-from actions.conversation import FAILURE_SLOT, chosen_faq_key, faq_button, known_entities
+from actions.conversation import FAILURE_SLOT, chosen_faq_key, faq_button, known_entities, report
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import knowledge_access
 from handoff.escalation import rules
@@ -44,5 +44,5 @@ class ActionAnswerFaq(Action):
         ]
         dispatcher.utter_message(text=entry.answer_for(known_entities(tracker)), buttons=buttons)
         # for the event log: which entry answered (the gateway does not show this to the customer)
-        dispatcher.utter_message(json_message={"analytics": {"event": "bot_answer", "kb_key": entry.key}})
+        report(dispatcher, tracker, "bot_answer", kb_key=entry.key)
         return [SlotSet(FAILURE_SLOT, 0.0)]

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import FAILURE_SLOT, failure_count
+from actions.conversation import FAILURE_SLOT, failure_count, report
 from actions.knowledge_access import KnowledgeAccess, knowledge_access
 
 
@@ -26,7 +26,7 @@ def say_cannot_help(
     contact = access.contact_text()
     if contact:
         dispatcher.utter_message(text=contact)
-    dispatcher.utter_message(json_message={"analytics": {"event": "fallback"}})
+    report(dispatcher, tracker, "fallback")
     return [SlotSet(FAILURE_SLOT, float(failure_count(tracker) + 1))]
 
 

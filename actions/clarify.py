@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
-from actions.conversation import FAILURE_SLOT, failure_count, faq_button, ranked_faq_keys
+from actions.conversation import FAILURE_SLOT, failure_count, faq_button, ranked_faq_keys, report
 from actions.escalate import escalation_for_failure, hand_over
 from actions.knowledge_access import knowledge_access
 from bot.settings import settings
@@ -53,5 +53,5 @@ class ActionClarify(Action):
         buttons = [faq_button(key, access.kb.get(key).question) for key in keys]
         buttons.append({"title": "都不是", "payload": "/deny"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
-        dispatcher.utter_message(json_message={"analytics": {"event": "clarification", "suggested": keys}})
+        report(dispatcher, tracker, "clarification", suggested=keys)
         return [SlotSet(FAILURE_SLOT, float(failure_count(tracker) + 1))]

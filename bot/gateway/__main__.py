@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
 
-from aiohttp import web
+# spaCy's thinc imports TensorFlow whenever it is installed (Rasa installs it): 2 s and about 500 MiB
+# the gateway never uses. Marking it absent before anything imports spaCy keeps it out of this process.
+sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 
-from bot.gateway.app import create_app
-from bot.gateway.config import GatewayConfig
+from aiohttp import web  # noqa: E402 - after the TensorFlow guard
+
+from bot.gateway.app import create_app  # noqa: E402
+from bot.gateway.config import GatewayConfig  # noqa: E402
 
 
 def main() -> None:

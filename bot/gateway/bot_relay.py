@@ -84,14 +84,19 @@ class BotRelay:
         self.hub.set_notice(conversation_id, None)
         self.hub.live(conversation_id).offered_alternatives = False
         customer_id = shop_metadata.get("customer_id")
-        # the bot's reading is only for the log: fetch it while the customer already gets the answer
-        reading = asyncio.ensure_future(self.rasa.latest_reading(conversation_id)) if self.recorder else None
+        # the bot's reading, for the log: the actions send it with their report; for turns without
+        # one (chit-chat) ask Rasa's tracker, while the customer already gets the answer
+        reported_parse = next((r.analytics["parse"] for r in replies if r.analytics and r.analytics.get("parse")), None)
+        reading: Optional[asyncio.Future] = None
+        if self.recorder and reported_parse is None:
+            reading = asyncio.ensure_future(self.rasa.latest_reading(conversation_id))
         for reply in replies:
             if not (reply.handoff or reply.analytics) and (reply.text or reply.buttons or reply.image):
                 await self.hub.post(conversation_id, "bot", reply.text, extra=reply.extra())
-        if self.recorder and reading is not None:
+        if self.recorder:
             # logged before the bot's turn, so the log reads question, then answer or escalation
-            await self.recorder.customer_message(conversation_id, shown, "bot", await reading, customer_id)
+            parse = reported_parse if reading is None else await reading
+            await self.recorder.customer_message(conversation_id, shown, "bot", parse, customer_id)
         reported = False
         for reply in replies:
             if reply.handoff and self.desk:

@@ -22,7 +22,9 @@ def test_unsure_classifier_offers_its_candidates_as_buttons(access, dispatcher, 
     events = ActionClarify().run(dispatcher, tracker, domain)
     message, report = dispatcher.messages
     assert message["response"] == "utter_did_you_mean"
-    assert report["custom"]["analytics"] == {"event": "clarification", "suggested": [a, b]}
+    analytics = report["custom"]["analytics"]
+    assert (analytics["event"], analytics["suggested"]) == ("clarification", [a, b])
+    assert analytics["parse"]["intent"] == {"name": "nlu_fallback", "confidence": 0.9}
     titles = [button["title"] for button in message["buttons"]]
     assert titles[:2] == [access.kb.get(a).question, access.kb.get(b).question]
     assert message["buttons"][-1] == {"title": "都不是", "payload": "/deny"}
@@ -48,7 +50,7 @@ def test_nothing_close_is_an_honest_failure_with_contacts(access, dispatcher, do
     tracker = make_tracker("🙂🙂🙂", intent="nlu_fallback", ranking=[])
     events = ActionClarify().run(dispatcher, tracker, domain)
     assert [m.get("response") for m in dispatcher.messages] == ["utter_cannot_help", None, None]
-    assert dispatcher.messages[2]["custom"] == {"analytics": {"event": "fallback"}}
+    assert dispatcher.messages[2]["custom"]["analytics"]["event"] == "fallback"
     assert dispatcher.messages[1]["text"] == access.contact_text()
     assert events[-1]["value"] == 1.0
 

@@ -44,6 +44,16 @@ async def test_a_bot_turn_is_logged_with_its_reading_and_personal_data_masked(cl
     assert answer.kb_key == "refund_arrival_time"
 
 
+async def test_a_reading_reported_by_the_action_spares_the_request_to_rasas_tracker(client, stand_in_rasa):
+    ws, welcome = await open_conversation(client)
+    await ws.send_json({"type": "message", "client_id": "p", "text": "带解析：快递到哪了"})
+    await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "bot")
+    events = await logged_eventually(client, welcome["session_id"], ["customer_message", "bot_answer"])
+    said = next(e for e in events if e.kind == "customer_message")
+    assert (said.intent, said.confidence) == ("faq/shipping_tracking", 0.77)
+    assert stand_in_rasa.tracker_requests == 0
+
+
 async def test_the_handoff_is_logged_from_escalation_to_rating(client):
     add_agent(client, "li", "小李")
     ws, welcome, _ = await ask_for_person(client)
