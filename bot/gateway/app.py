@@ -141,6 +141,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
             await app["requeue"]
         await relay.drain()
         await rasa.close()
+        recorder.close()
         hub.close()
         engine.dispose()
 

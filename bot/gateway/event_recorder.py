@@ -5,7 +5,9 @@ A failure to log never disturbs the conversation: it is logged as an error and t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Optional
 
 from analytics.events import Event, EventLog, masked_entities
@@ -21,6 +23,12 @@ class EventRecorder:
     def __init__(self, hub: ConversationHub, log: EventLog) -> None:
         self.hub = hub
         self.log = log
+        # its own writer thread: masking and logging never hold up the next customer message's reads
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
+
+    def close(self) -> None:
+        """Waits for pending log writes."""
+        self._executor.shutdown(wait=True)
 
     async def record(self, conversation_id: str, kind: str, **fields: Any) -> None:
         """Logs one event; the customer id is looked up only when the caller does not know it."""
@@ -28,7 +36,8 @@ class EventRecorder:
             if "customer_id" not in fields:
                 metadata = await self.hub.shop_metadata(conversation_id) or {}
                 fields["customer_id"] = metadata.get("customer_id")
-            await self.hub.run_blocking(self.log.write, Event(conversation_id, kind, **fields))
+            event = Event(conversation_id, kind, **fields)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.log.write, event)
         except Exception:  # noqa: BLE001 - analytics must never break a conversation
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 
