@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
-from actions.conversation import FAILURE_SLOT, chosen_faq_key, faq_button, known_entities, report
+from actions.conversation import (
+    FAILURE_SLOT, chosen_faq_key, faq_button, known_entities, previous_report, report,
+)
 from actions.escalate import current_turn, hand_over
-from actions.knowledge_access import knowledge_access
+from actions.knowledge_access import KnowledgeAccess, knowledge_access
+from bot.settings import settings
 from handoff.escalation import rules
+from knowledge.entry import FaqEntry
 
 logger = logging.getLogger(__name__)
 
 
+def previous_answer(tracker: Tracker) -> Optional[str]:
+    """The entry the bot answered the customer's previous message with, if it answered one."""
+    report = previous_report(tracker)
+    return str(report["kb_key"]) if report.get("event") == "bot_answer" and report.get("kb_key") else None
+
+
 class ActionAnswerFaq(Action):
-    """Sends the entry's answer (using the customer's order number etc. where it can) and its follow-ups."""
+    """Sends the entry's answer (using the customer's order number etc. where it can) and its follow-ups.
+
+    A customer who bargains again after the price policy was given goes to a person.
+    """
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -37,12 +50,23 @@ class ActionAnswerFaq(Action):
         sensitive = rules().sensitive_topic(current_turn(tracker))
         if sensitive:
             return hand_over(dispatcher, tracker, sensitive)
-        buttons = [
-            faq_button(follow_up.key, follow_up.question)
-            for follow_up in (access.kb.get(k) for k in entry.follow_ups)
-            if follow_up
-        ]
-        dispatcher.utter_message(text=entry.answer_for(known_entities(tracker)), buttons=buttons)
-        # for the event log: which entry answered (the gateway does not show this to the customer)
-        report(dispatcher, tracker, "bot_answer", kb_key=entry.key)
-        return [SlotSet(FAILURE_SLOT, 0.0)]
+        bargaining = entry.key == settings()["bargaining"]["policy_entry"]
+        if bargaining and previous_answer(tracker) == entry.key:
+            return hand_over(dispatcher, tracker, rules().escalate("request_human", "坚持议价（已说明价格政策）"))
+        return send_answer(dispatcher, tracker, access, entry)
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, access: KnowledgeAccess, entry: FaqEntry
+) -> List[EventType]:
+    """The entry's answer (with the customer's order number etc. where it can) and its follow-ups."""
+    buttons = [
+        faq_button(follow_up.key, follow_up.question)
+        for follow_up in (access.kb.get(k) for k in entry.follow_ups)
+        if follow_up
+    ]
+    dispatcher.utter_message(text=entry.answer_for(known_entities(tracker)), buttons=buttons)
+    # for the event log: which entry answered (the gateway does not show this to the customer)
+    extra = {"route": "bargain"} if entry.key == settings()["bargaining"]["policy_entry"] else {}
+    report(dispatcher, tracker, "bot_answer", kb_key=entry.key, **extra)
+    return [SlotSet(FAILURE_SLOT, 0.0)]

@@ -54,6 +54,24 @@ def ranked_faq_keys(tracker: Tracker, min_confidence: float) -> List[str]:
     return keys
 
 
+# the gateway handles this payload itself (it works while Rasa is down): a person, at once
+HANDOFF_BUTTON = {"title": "转人工", "payload": "/handoff"}
+
+
+def previous_report(tracker: Tracker) -> Dict[str, Any]:
+    """What the bot reported of its turn before the customer's latest message (empty when nothing)."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return {}
+    found: Dict[str, Any] = {}
+    for event in tracker.events[users[-2] + 1: users[-1]]:
+        if event.get("event") == "bot":
+            analytics = ((event.get("data") or {}).get("custom") or {}).get("analytics")
+            if analytics:
+                found = analytics
+    return found
+
+
 def faq_button(key: str, title: str) -> Dict[str, str]:
     """A button that asks for one entry, whatever words the customer would use."""
     return {"title": title, "payload": f'/{FAQ_INTENT}{{"{FAQ_KEY_ENTITY}":"{key}"}}'}

@@ -29,9 +29,15 @@ class Service:
     health_url: str
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
 
-    def start(self, env: dict) -> None:
-        """Starts the process in its own process group, so it can be stopped with its children."""
-        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    def start(self, env: dict, log: Optional[Path] = None) -> None:
+        """Starts the process in its own process group, so it can be stopped with its children;
+        its output goes to `log` when given (benchmarks), else to this terminal."""
+        output = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it open
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=output, stderr=output
+        )
+        if output:
+            output.close()
 
     def is_ready(self) -> bool:
         """True once the health URL answers 200."""

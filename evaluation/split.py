@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from rasa.shared.nlu.training_data.message import Message
@@ -67,3 +68,38 @@ def split_training_data(
         lookup_tables=data.lookup_tables,
     )
     return train, held_out
+
+
+# training files written in real customers' style (data/nlu/real_*.yml) are split on their own, so the
+# project's own held-out split of its paraphrases stays the one earlier figures were measured on
+REAL_STYLE_PREFIX = "real_"
+
+
+@dataclass(frozen=True)
+class ProjectSplit:
+    """Training data from both groups of files, and each group's held-out examples."""
+
+    train: TrainingData
+    paraphrases: List[Example]
+    real_style: List[Example]
+
+
+def load_group(nlu_dir: Path, real_style: bool) -> TrainingData:
+    """The NLU files of one group, merged."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    files = [f for f in sorted(Path(nlu_dir).glob("*.yml")) if f.name.startswith(REAL_STYLE_PREFIX) == real_style]
+    return TrainingData().merge(*(load_data(str(f)) for f in files))
+
+
+def split_project_data(nlu_dir: Path, test_fraction: float = 0.2, seed: int = SEED) -> ProjectSplit:
+    """Each group split as `split_training_data` splits it; training on the union of both training parts."""
+    train_a, held_a = split_training_data(load_group(nlu_dir, real_style=False), test_fraction, seed)
+    train_b, held_b = split_training_data(load_group(nlu_dir, real_style=True), test_fraction, seed)
+    train = train_a.merge(train_b)
+    train_texts = {m.get("text") for m in train.intent_examples}
+    return ProjectSplit(
+        train,
+        [e for e in held_a if e.text not in train_texts],
+        [e for e in held_b if e.text not in train_texts],
+    )

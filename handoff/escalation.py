@@ -20,20 +20,19 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from bot.settings import SettingsError, project_path
+from handoff.customer_words import doubted, find_phrase, negated
+from handoff.customer_words import tokens as customer_tokens
+from handoff.person_request import asks_for_person
+from knowledge.text import normalize
 
 REASONS = (
     "request_human", "repeated_failure", "complaint", "sensitive_topic", "vip_tier", "bot_unavailable",
-    "left_message",
-)
-# explicit asks for a person; not the bare word 人工, which also means labour (人工费)
-DEFAULT_PERSON_PHRASES = (
-    "转人工", "人工客服", "找人工", "我要人工", "接人工", "叫人工", "人工服务", "有人工吗", "真人客服", "找真人",
-    "转真人",
+    "left_message", "order_issue",
 )
 # used when settings.yml does not name a priority
 DEFAULT_PRIORITIES = {
     "vip_tier": 30, "complaint": 20, "sensitive_topic": 20, "request_human": 10, "repeated_failure": 10,
-    "bot_unavailable": 10, "left_message": 0,
+    "bot_unavailable": 10, "left_message": 0, "order_issue": 10,
 }
 _EXCLAMATIONS = re.compile(r"[!！]{3,}")
 _QUESTIONS = re.compile(r"[?？]{3,}")
@@ -88,7 +87,6 @@ class Rules:
     """The escalation settings, checked on load."""
 
     request_human_intents: Sequence[str]
-    request_human_phrases: Sequence[str]
     max_failures: int
     complaint_intents: Sequence[str]
     strong_words: Sequence[str]
@@ -115,7 +113,6 @@ class Rules:
             raise SettingsError("settings.yml: escalation.max_failures must be at least 1")
         return cls(
             request_human_intents=tuple(section.get("request_human_intents") or ["request_human"]),
-            request_human_phrases=tuple(section.get("request_human_phrases") or DEFAULT_PERSON_PHRASES),
             max_failures=max_failures,
             complaint_intents=tuple(section.get("complaint_intents") or ["complaint"]),
             strong_words=tuple(lexicon.get("strong") or []),
@@ -132,13 +129,14 @@ class Rules:
 
     # -- the five rules, each usable alone -----------------------------------------------------
     def asked_for_person(self, turn: Turn) -> Optional[Escalation]:
-        """Rule 1: the customer asks for a person, at the first ask: by intent, or by an explicit phrase
-        anywhere in the message ("改不了，转人工" is a question the classifier may read as an FAQ)."""
+        """Rule 1: the customer asks for a person, at the first ask: by intent, or in words anywhere in the
+        message ("改不了，转人工" is a question the classifier may read as an FAQ), read on jieba words
+        with negations and questions about the service left out (handoff/person_request.py)."""
         if turn.intent in self.request_human_intents:
-            return self.escalate("request_human", f"意图 {turn.intent}：{turn.text[:50]}")
-        phrase = next((p for p in self.request_human_phrases if p in turn.text), None)
-        if phrase or turn.text.strip(" 。！!") == "人工":
-            return self.escalate("request_human", f"要求人工：“{phrase or '人工'}”")
+            return self.escalate("request_human", f"意图 {turn.intent}")
+        words = asks_for_person(turn.text)
+        if words:
+            return self.escalate("request_human", f"要求人工：“{words}”")
         return None
 
     def repeated_failure(self, turn: Turn) -> Optional[Escalation]:
@@ -149,9 +147,13 @@ class Rules:
         return None
 
     def anger(self, text: str) -> AngerReading:
-        """The lexicon's score of a message: strong words 2, mild words 1, runs of ！ or ？ 1 each."""
-        words = [w for w in self.strong_words if w in text]
-        mild = [w for w in self.mild_words if w in text and not any(w in s for s in words)]
+        """The lexicon's score of a message: strong words 2, mild words 1, runs of ！ or ？ 1 each.
+
+        Words count only as whole jieba words (垃圾袋 is not 垃圾), not negated (一点都不差) and not
+        asked about (不是骗子吧, 是不是假货)."""
+        tokens = customer_tokens(text)
+        words = [w for w in self.strong_words if _said(tokens, w)]
+        mild = [w for w in self.mild_words if _said(tokens, w) and not any(w in s for s in words)]
         exclamations = max((len(m) for m in _EXCLAMATIONS.findall(text)), default=0)
         questions = max((len(m) for m in _QUESTIONS.findall(text)), default=0)
         score = 2 * len(words) + len(mild) + (1 if exclamations else 0) + (1 if questions else 0)
@@ -190,6 +192,18 @@ class Rules:
             if decision:
                 return decision
         return None
+
+
+def _said(words: Sequence[str], phrase: str) -> bool:
+    """The phrase occurs as whole words, neither negated nor doubted."""
+    start = 0
+    while True:
+        found = find_phrase(words, normalize(phrase), start)
+        if found is None:
+            return False
+        if not negated(words, found[0]) and not doubted(words, *found):
+            return True
+        start = found[0] + 1
 
 
 BOT_SIDE_RULES = ("asked_for_person", "sensitive_topic", "complaint", "repeated_failure")

@@ -42,7 +42,10 @@ from scipy.special import log_softmax, softmax
 logger = logging.getLogger(__name__)
 
 RESPONSE_SELECTOR = "response_selector"
+# how close the message is to the training examples of the label it got (read by OpenSetGate)
+INTENT_SUPPORT = "intent_support"
 MODEL_FILE = "linear_model.npz"
+EXAMPLES_FILE = "examples.npz"
 LABELS_FILE = "labels.json"
 
 
@@ -96,6 +99,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         coef: Optional[np.ndarray] = None,
         intercept: Optional[np.ndarray] = None,
         temperature: float = 1.0,
+        examples: Optional[sp.csr_matrix] = None,
+        example_labels: Optional[np.ndarray] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -105,6 +110,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.coef = coef
         self.intercept = intercept
         self.temperature = temperature
+        # the training examples' weighted features and label indices: the nearest example of a
+        # label tells whether the message is like anything that label was trained on
+        self.examples = examples
+        self.example_labels = example_labels
 
     @classmethod
     def create(
@@ -161,6 +170,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.labels = [str(label) for label in model.classes_]
         self.coef, self.intercept = self._scores_as_rows(model)
         self.temperature = self._fit_temperature(features, y)
+        index = {label: i for i, label in enumerate(self.labels)}
+        self.examples = features.astype(np.float32)
+        self.example_labels = np.array([index[str(label)] for label in y], dtype=np.int32)
         self.persist()
         return self._resource
 
@@ -211,9 +223,24 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     # prediction -------------------------------------------------------------
 
-    def _probabilities(self, messages: List[Message]) -> np.ndarray:
-        scores = self._weighted(self._raw_features(messages)) @ self.coef.T
+    def _probabilities(self, features: sp.csr_matrix) -> np.ndarray:
+        scores = features @ self.coef.T
         return softmax((np.asarray(scores) + self.intercept) / self.temperature, axis=1)
+
+    def _support(self, features: sp.csr_matrix, label_index: int) -> Dict[str, Any]:
+        """Cosine similarity of the message to its closest training example of the label, and to the
+        closest example of any label (features are L2-normalised, so a dot product is the cosine)."""
+        if self.examples is None or self.example_labels is None:
+            return {}
+        similarities = np.asarray((self.examples @ features.T).todense()).ravel()
+        own = similarities[self.example_labels == label_index]
+        nearest = int(np.argmax(similarities)) if similarities.size else 0
+        return {
+            "label": self.labels[label_index],
+            "similarity": float(own.max()) if own.size else 0.0,
+            "nearest_label": self.labels[int(self.example_labels[nearest])] if similarities.size else None,
+            "nearest_similarity": float(similarities[nearest]) if similarities.size else 0.0,
+        }
 
     def _blend_with_diet(self, message: Message, probs: np.ndarray) -> np.ndarray:
         weight = float(self.config["diet_weight"])
@@ -237,8 +264,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         """Sets `intent`, `intent_ranking` and, for retrieval intents, `response_selector`."""
         if self.coef is None or not messages:
             return messages
-        all_probs = self._probabilities(messages)
-        for message, probs in zip(messages, all_probs, strict=False):
+        features = self._weighted(self._raw_features(messages))
+        all_probs = self._probabilities(features)
+        for row, (message, probs) in enumerate(zip(messages, all_probs, strict=False)):
             probs = self._blend_with_diet(message, probs)
             order = np.argsort(-probs)
             ranking = []
@@ -255,6 +283,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 add_to_output=True,
             )
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            message.set(INTENT_SUPPORT, self._support(features[row], int(order[0])), add_to_output=True)
             self._set_response_selector(message, ranking)
         return messages
 
@@ -305,6 +334,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 intercept=self.intercept,
                 temperature=np.array(self.temperature),
             )
+            if self.examples is not None:
+                sp.save_npz(directory / EXAMPLES_FILE, self.examples.tocsr())
+                np.save(directory / "example_labels.npy", self.example_labels)
             (directory / LABELS_FILE).write_text(
                 json.dumps(self.labels, ensure_ascii=False), encoding="utf-8"
             )
@@ -323,6 +355,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             with model_storage.read_from(resource) as directory:
                 arrays = np.load(directory / MODEL_FILE)
                 labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+                examples = example_labels = None
+                if (directory / EXAMPLES_FILE).exists():
+                    examples = sp.load_npz(directory / EXAMPLES_FILE).tocsr()
+                    example_labels = np.load(directory / "example_labels.npy")
                 return cls(
                     config,
                     model_storage,
@@ -332,6 +368,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     coef=arrays["coef"],
                     intercept=arrays["intercept"],
                     temperature=float(arrays["temperature"]),
+                    examples=examples,
+                    example_labels=example_labels,
                 )
         except (ValueError, FileNotFoundError):
             logger.debug("LinearIntentClassifier: no trained model in storage.")

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import RASA, ROOT, rasa_env
+from evaluation.live_stack import rasa_env
+from tests.conftest import RASA, ROOT
 
 
 @pytest.mark.slow

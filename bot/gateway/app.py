@@ -128,10 +128,16 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
 
     async def start(app: web.Application) -> None:
         await rasa.start()
-        # masking loads spaCy and jieba (a few seconds): do it now, not on a customer's first message
+        # masking loads spaCy and jieba, the escalation rules the shop dictionary (a few seconds): do it now,
+        # not on a customer's first message
         from analytics.masking import mask
+        from handoff.customer_words import tokens
 
-        app["warm_up"] = asyncio.get_running_loop().run_in_executor(None, mask, "北京市朝阳区建国路88号1203室")
+        def warm_up() -> None:
+            mask("北京市朝阳区建国路88号1203室")
+            tokens("转人工")
+
+        app["warm_up"] = asyncio.get_running_loop().run_in_executor(None, warm_up)
         app["requeue"] = asyncio.create_task(requeue_forever())
 
     async def stop(app: web.Application) -> None:

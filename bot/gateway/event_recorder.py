@@ -62,7 +62,12 @@ class EventRecorder:
         event = (analytics or {}).get("event") or "bot_answer"
         if event not in ("bot_answer", "clarification", "fallback"):
             event = "bot_answer"
-        detail = {"suggested": list(analytics.get("suggested") or [])} if analytics and event == "clarification" else {}
+        detail: Dict[str, Any] = {}
+        if analytics and event == "clarification":
+            detail["suggested"] = list(analytics.get("suggested") or [])
+        if analytics and analytics.get("route"):
+            # the kind of turn (order, product, bargain, card, ask), for the reports and the benchmarks
+            detail["route"] = str(analytics["route"])[:32]
         fields: Dict[str, Any] = {"kb_key": (analytics or {}).get("kb_key"), "detail": detail}
         if customer_id is not None:
             fields["customer_id"] = customer_id

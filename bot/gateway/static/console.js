@@ -10,6 +10,7 @@
   const REASONS = {
     request_human: "客户要求转人工", repeated_failure: "机器人多次未能解答", complaint: "投诉/情绪激动",
     sensitive_topic: "敏感问题", vip_tier: "VIP 客户", bot_unavailable: "机器人不可用", left_message: "留言",
+    order_issue: "订单问题",
   };
   const STATUSES = { waiting: "排队中", assigned: "处理中", resolved: "已结束", abandoned: "客户已取消" };
   const ROLES = { agent: "客服", supervisor: "主管" };

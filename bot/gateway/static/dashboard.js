@@ -8,6 +8,7 @@
   const REASONS = {
     request_human: "客户要求转人工", repeated_failure: "多次未能解答", complaint: "投诉/情绪激动",
     sensitive_topic: "敏感问题", vip_tier: "VIP 客户", bot_unavailable: "机器人不可用", left_message: "留言",
+    order_issue: "订单问题",
   };
   const ENDINGS = { escalation: "转人工", fallback: "兜底回复" };
   const RATE_LINES = [

@@ -1,0 +1,109 @@
+"""A problem with one order: find out which order, then hand it to a person with the order number.
+
+The order number comes from the message (a typed number or a pasted order card), the page the
+widget is on (metadata `order_number`), an earlier turn, or the form's question. Looking the
+order up in the shop's order system comes later (`orders/`); until then a person takes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.conversation import report
+from actions.escalate import hand_over
+from handoff.escalation import rules
+
+ORDER_SLOT = "order_number"
+FORM_NAME = "order_problem_form"
+# counts the customer's turns while the form waits; setting it keeps the form going and asking again
+WAITING_SLOT = "order_form_turns"
+# while the bot waits for the order number, more about the problem keeps the form (it asks again);
+# anything else leaves it (an "ok" or a statement: the number can come later; a new question, 算了, a person)
+STAY_INTENTS = ("order_problem",)
+
+
+def known_order_number(tracker: Tracker) -> Optional[str]:
+    """The order number from this message, its pasted card, the page's metadata or an earlier turn."""
+    entity = next(tracker.get_latest_entity_values(ORDER_SLOT), None)
+    if entity:
+        return str(entity)
+    card = (tracker.latest_message.get("shop_message") or {}).get("order_number")
+    if card:
+        return str(card)
+    page = (tracker.latest_message.get("metadata") or {}).get(ORDER_SLOT)
+    if page:
+        return str(page)
+    slot = tracker.get_slot(ORDER_SLOT)
+    return str(slot) if slot else None
+
+
+def problem_text(tracker: Tracker) -> str:
+    """The customer's message that described the problem (the one read as `order_problem`)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get(
+            "name"
+        ) == "order_problem":
+            return str(event.get("text") or "")
+    return str(tracker.latest_message.get("text") or "")
+
+
+class ValidateOrderProblemForm(FormValidationAction):
+    """Fills the order number from the card or the page too; keeps the form for an "ok" or more detail."""
+
+    def name(self) -> str:
+        return "validate_order_problem_form"
+
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A pasted card's or the page's order number, when the message has no typed one."""
+        if tracker.get_slot("requested_slot") != ORDER_SLOT or next(
+            tracker.get_latest_entity_values(ORDER_SLOT), None
+        ):
+            return {}
+        shape = tracker.latest_message.get("shop_message") or {}
+        number = shape.get("order_number") or (tracker.latest_message.get("metadata") or {}).get(ORDER_SLOT)
+        return {ORDER_SLOT: str(number)} if number else {}
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        filled = any(e.get("event") == "slot" and e.get("name") == ORDER_SLOT and e.get("value") for e in events)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not filled and intent in STAY_INTENTS:
+            events.append(SlotSet(WAITING_SLOT, float((tracker.get_slot(WAITING_SLOT) or 0) + 1)))
+        return events
+
+
+class ActionAskOrderNumber(Action):
+    """The form's question: which order (the customer's own orders become buttons once orders/ exists)."""
+
+    def name(self) -> str:
+        return "action_ask_order_number"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_order_number")
+        report(dispatcher, tracker, "clarification", suggested=[], route="order")
+        return []
+
+
+class ActionOrderProblem(Action):
+    """Hands the order problem to a person with its order number (the form has found it)."""
+
+    def name(self) -> str:
+        return "action_order_problem"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        number = known_order_number(tracker)
+        decision = rules().escalate("order_issue", f"订单问题，订单号 {number or '未提供'}")
+        return [*hand_over(dispatcher, tracker, decision), SlotSet(ORDER_SLOT, number), SlotSet(WAITING_SLOT, 0.0)]

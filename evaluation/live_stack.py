@@ -1,0 +1,88 @@
+"""The whole product (action server, Rasa server, chat gateway) started on free loopback ports, as `make run`
+starts it (bot/run.py), with its own SQLite database: for tests and benchmarks that need the real path."""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Mapping, Optional
+
+from bot.run import Service, build_services, wait_until_ready
+from bot.settings import PROJECT_ROOT, load_settings
+
+STARTUP_SECONDS = 240
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rasa_env() -> Dict[str, str]:
+    """The environment Rasa and the actions run in."""
+    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+
+
+@dataclass
+class RunningStack:
+    """The running services, by name, with their URLs and database; a test may stop and restart one."""
+
+    services: Dict[str, Service]
+    env: Dict[str, str]
+    rasa_url: str
+    gateway_url: str
+    database_url: str
+
+    def stop(self, name: str) -> None:
+        """Stops one service (e.g. "Rasa server")."""
+        self.services[name].stop()
+
+    def start(self, name: str) -> None:
+        """Starts a stopped service again and waits until it answers."""
+        service = self.services[name]
+        if service.process is None or service.process.poll() is not None:
+            service.start(self.env)
+        problem = wait_until_ready([service], STARTUP_SECONDS)
+        if problem:
+            raise RuntimeError(problem)
+
+
+@contextmanager
+def running_stack(
+    model: Path, work: Path, extra_env: Optional[Mapping[str, str]] = None, quiet: bool = False,
+) -> Iterator[RunningStack]:
+    """Starts the three services with `model`, yields them once all answer, stops them afterwards.
+
+    `quiet` sends the services' output to `<work>/<service>.log` instead of this terminal."""
+    ports = {"ACTIONS": free_port(), "RASA": free_port(), "GATEWAY": free_port()}
+    database_url = f"sqlite:///{work / 'shop.db'}"
+    env = {
+        **rasa_env(),
+        **{f"SHOP_{name}_PORT": str(port) for name, port in ports.items()},
+        "SHOP_DATABASE_URL": database_url,
+        # people answer around the clock here, so results do not depend on the time of day
+        "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
+        **(extra_env or {}),
+    }
+    services: List[Service] = build_services(work, load_settings(environ=env), model=model)
+    for service in services:
+        service.start(env, work / f"{service.name.replace(' ', '-')}.log" if quiet else None)
+    try:
+        problem = wait_until_ready(services, STARTUP_SECONDS)
+        if problem:
+            raise RuntimeError(problem)
+        yield RunningStack(
+            {service.name: service for service in services},
+            env,
+            rasa_url=f"http://127.0.0.1:{ports['RASA']}",
+            gateway_url=f"http://127.0.0.1:{ports['GATEWAY']}",
+            database_url=database_url,
+        )
+    finally:
+        for service in reversed(services):
+            service.stop()
