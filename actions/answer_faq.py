@@ -11,7 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
 from actions.conversation import (
-    FAILURE_SLOT, chosen_faq_key, faq_button, known_entities, previous_report, report,
+    FAILURE_SLOT,
+    chosen_faq_key,
+    faq_button,
+    known_entities,
+    previous_report,
+    report,
 )
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import KnowledgeAccess, knowledge_access

@@ -15,10 +15,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import (
-    FAILURE_SLOT, HANDOFF_BUTTON, failure_count, faq_button, ranked_faq_keys, report,
-)
 from actions.answer_faq import previous_answer, send_answer
+from actions.conversation import (
+    FAILURE_SLOT,
+    HANDOFF_BUTTON,
+    failure_count,
+    faq_button,
+    ranked_faq_keys,
+    report,
+)
 from actions.escalate import escalation_for_failure, hand_over
 from actions.knowledge_access import knowledge_access
 from bot.settings import settings
@@ -42,12 +47,17 @@ def fuse_rankings(*rankings: List[str]) -> List[str]:
     return sorted(scores, key=lambda k: -scores[k])
 
 
-def plausible_keys(classifier: List[str], searched: Dict[str, float], min_similarity: float, limit: int) -> List[str]:
-    """Entries that the classifier and the search both rank, or that the search alone finds very close."""
-    fused = fuse_rankings(classifier[:limit], list(searched))
-    return [k for k in fused if searched.get(k, 0.0) >= min_similarity or (k in classifier[:limit] and k in searched)][
-        :limit
-    ]
+def plausible_keys(
+    classifier: Dict[str, float], searched: Dict[str, float], min_similarity: float, sure: float, limit: int,
+) -> List[str]:
+    """Entries that the classifier and the search both rank, that the classifier alone ranks at least
+    `sure`, or that the search alone finds very close (`min_similarity`); classifier candidates first."""
+    ranked = sorted(classifier, key=lambda k: -classifier[k])[:limit]
+    fused = fuse_rankings(ranked, list(searched))
+    return [
+        k for k in fused
+        if searched.get(k, 0.0) >= min_similarity or (k in ranked and (k in searched or classifier[k] >= sure))
+    ][:limit]
 
 
 def message_hint(tracker: Tracker, min_confidence: float) -> Optional[str]:
@@ -89,11 +99,14 @@ class ActionClarify(Action):
             return send_answer(dispatcher, tracker, access, access.kb.get(previous))
         limit = int(config["suggestions"])
         text = tracker.latest_message.get("text") or ""
-        classifier = [
-            k for k in ranked_faq_keys(tracker, float(config["min_confidence"])) if k in access.kb
-        ]
+        classifier = {
+            k: c for k, c in ranked_faq_keys(tracker, float(config["min_confidence"])) if k in access.kb
+        }
         hits = access.search.search(text, limit=limit * 2, min_score=float(config["search_floor"]))
-        keys = plausible_keys(classifier, {h.entry.key: h.score for h in hits}, float(config["min_similarity"]), limit)
+        keys = plausible_keys(
+            classifier, {h.entry.key: h.score for h in hits}, float(config["min_similarity"]),
+            float(config["sure_candidate"]), limit,
+        )
         decision = escalation_for_failure(tracker)
         if decision:
             return hand_over(dispatcher, tracker, decision)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
@@ -44,13 +44,13 @@ def chosen_faq_key(tracker: Tracker) -> Optional[str]:
     return response_key[len(prefix):] if response_key.startswith(prefix) else None
 
 
-def ranked_faq_keys(tracker: Tracker, min_confidence: float) -> List[str]:
-    """FAQ keys from the classifier's ranking of this message, most likely first."""
+def ranked_faq_keys(tracker: Tracker, min_confidence: float) -> List[Tuple[str, float]]:
+    """FAQ keys with their confidences from the classifier's ranking of this message, most likely first."""
     keys = []
     for item in tracker.latest_message.get("intent_ranking") or []:
         response_key: Any = item.get("intent_response_key") or ""
         if response_key.startswith(f"{FAQ_INTENT}/") and item.get("confidence", 0) >= min_confidence:
-            keys.append(response_key.split("/", 1)[1])
+            keys.append((response_key.split("/", 1)[1], float(item.get("confidence", 0))))
     return keys
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import platform
 
-from bench import gateway_speed, handoff_speed, masking_speed, search_quality, server_speed, shop_nlu, smp2017
+from bench import (
+    escalation_rules, gateway_speed, handoff_speed, masking_speed, real_messages, search_quality, server_speed,
+    shop_nlu, smp2017,
+)
 
 
 def main() -> None:
@@ -13,6 +16,8 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     search_quality.main()
+    real_messages.main([])
+    escalation_rules.main([])
     shop_nlu.main()
     server_speed.main()
     gateway_speed.main()

@@ -26,8 +26,9 @@ THRESHOLDS = [0.3, 0.4, 0.5, 0.6]
 AMBIGUITY = [0.0, 0.1]
 # OpenSetGate: the confidence a reading that acts (an answer, a person) needs, and its lowest similarity
 # to the closest training example of its label (LinearIntentClassifier's intent_support)
-STRICT = [0.5, 0.6, 0.7, 0.8, 0.9]
-SUPPORT = [0.0, 0.2, 0.3, 0.4]
+STRICT = [0.6, 0.7, 0.8, 0.9, 0.95]
+MARGIN = [0.0, 0.3, 0.6]
+SUPPORT = [0.0, 0.3]
 STRICT_LABELS = ("faq/", "request_human", "complaint", "refund_dispute", "legal_threat")
 # objectives closer than this are a few messages apart on these sets: a tie
 PLATEAU = 0.005
@@ -74,20 +75,24 @@ def is_strict(label: str) -> bool:
     return any(label == s or (s.endswith("/") and label.startswith(s)) for s in STRICT_LABELS)
 
 
-def unsure(parse: Dict[str, Any], threshold: float, ambiguity: float, strict: float, min_support: float) -> bool:
-    """Whether the pipeline would ask instead of acting on its reading."""
+def unsure(parse: Dict[str, Any], threshold: float, ambiguity: float, strict: float, margin: float,
+           min_support: float) -> bool:
+    """Whether the pipeline would ask instead of acting on its reading (as FallbackClassifier and
+    OpenSetGate decide)."""
     first, second = _top_two(parse)
     if (parse.get("intent") or {}).get("name") == "card":
         return False
     if first < threshold or first - second < ambiguity:
         return True
-    return is_strict(classifier_label(parse)) and (first < strict or support(parse) < min_support)
+    return is_strict(classifier_label(parse)) and (
+        first < strict or first - second < margin or support(parse) < min_support)
 
 
-def case_outcome(case: Case, threshold: float, ambiguity: float, strict: float, min_support: float) -> str:
+def case_outcome(case: Case, threshold: float, ambiguity: float, strict: float, margin: float,
+                 min_support: float) -> str:
     """right, unsure (right when asking is right for this message), or wrong: `strict` when the wrong
     reading acts (an answer, a person), `lenient` when it is chit-chat or a route that asks first."""
-    if unsure(case.parse, threshold, ambiguity, strict, min_support):
+    if unsure(case.parse, threshold, ambiguity, strict, margin, min_support):
         return "right" if case.unsure_ok else "unsure"
     label = classifier_label(case.parse)
     if case.right(label):
@@ -100,13 +105,13 @@ def threshold_table(sets: Dict[str, Sequence[Case]]) -> List[Dict[str, float]]:
     and the objective: the mean over the sets of right - 2 * wrong answers or escalations - wrong chit-chat
     or routes (a wrong answer costs more than a question, a wrong "好的" less)."""
     rows = []
-    for t, a, f, m in product(THRESHOLDS, AMBIGUITY, STRICT, SUPPORT):
+    for t, a, f, g, m in product(THRESHOLDS, AMBIGUITY, STRICT, MARGIN, SUPPORT):
         if f < t:
             continue
-        row: Dict[str, float] = {"threshold": t, "ambiguity": a, "strict": f, "support": m}
+        row: Dict[str, float] = {"threshold": t, "ambiguity": a, "strict": f, "margin": g, "support": m}
         objectives = []
         for name, cases in sets.items():
-            outcomes = [case_outcome(c, t, a, f, m) for c in cases]
+            outcomes = [case_outcome(c, t, a, f, g, m) for c in cases]
             n = len(outcomes) or 1
             for kind in ("right", "strict", "lenient", "unsure"):
                 row[f"{name}_{kind}"] = outcomes.count(kind) / n
@@ -163,20 +168,25 @@ def main() -> Dict[str, Any]:
         print("  " + "  ".join(
             f"[{r['low']:.2f},{r['high']:.2f}) {_share(r['accuracy'])} ({r['n']})"
             for r in rows))
-    print("thresholds (FallbackClassifier threshold and ambiguity; OpenSetGate strict_threshold and min_support), on a mix of "
-          f"in-domain held-out ({len(held_out)}), unclear ({len(unclear)}) and real development messages "
-          f"({len(real_dev)}); objective = mean over the three of right - 2*wrong answers or escalations - wrong others; best 12:")
-    print("  threshold ambiguity strict support  in:right wrong  unclear:right wrong  real:right wrong(acting)  objective")
+    print("thresholds (FallbackClassifier threshold and ambiguity; OpenSetGate strict_threshold, strict_margin "
+          f"and min_support), on a mix of in-domain held-out ({len(held_out)}), unclear ({len(unclear)}) and real "
+          f"development messages ({len(real_dev)}); objective = mean over the three of right - 2 * wrong answers "
+          "or escalations - wrong others; best 12:")
+    print("  threshold ambiguity strict margin support  in:right wrong  unclear:right wrong  real:right "
+          "wrong(acting)  objective")
     for row in sorted(table, key=lambda r: -r["objective"])[:12]:
         print(
-            f"  {row['threshold']:>9.2f} {row['ambiguity']:>9.2f} {row['strict']:>6.2f} {row['support']:>7.2f}  "
+            f"  {row['threshold']:>9.2f} {row['ambiguity']:>9.2f} {row['strict']:>6.2f} {row['margin']:>6.2f} "
+            f"{row['support']:>7.2f}  "
             f"{row['in_right']:.3f} {row['in_wrong']:.3f}       {row['unclear_right']:.3f} {row['unclear_wrong']:.3f}"
-            f"        {row['real_right']:.3f} {row['real_wrong']:.3f}({row['real_strict']:.3f})     {row['objective']:.3f}"
+            f"        {row['real_right']:.3f} {row['real_wrong']:.3f}({row['real_strict']:.3f})"
+            f"     {row['objective']:.3f}"
         )
     best = choose_thresholds(table)
     print(f"chosen (within {PLATEAU} of the best objective: the lowest thresholds, then the lowest support, "
           f"then the highest ambiguity): FallbackClassifier threshold {best['threshold']}, ambiguity_threshold "
-          f"{best['ambiguity']}; OpenSetGate strict_threshold {best['strict']}, min_support {best['support']}")
+          f"{best['ambiguity']}; OpenSetGate strict_threshold {best['strict']}, strict_margin {best['margin']}, "
+          f"min_support {best['support']}")
     variants = compare_variants(train, held_out, unclear, real_dev, real_held_out, split.real_style)
     return {"scores": scores, "train_seconds": run.train_seconds, "thresholds": table, "best": best,
             "variants": variants}
@@ -211,7 +221,9 @@ def evaluate(
     scores = score([e.label for e in held_out], [classifier_label(p) for p in domain])
     style_scores = score([e.label for e in real_style], [classifier_label(p) for p in style_p])
     sets = {
-        "in": [Case(p, lambda label, gold=e.label: label == gold, False) for e, p in zip(held_out, domain, strict=True)],
+        "in": [
+            Case(p, lambda label, gold=e.label: label == gold, False) for e, p in zip(held_out, domain, strict=True)
+        ],
         # unclear messages must never get an answer or a person; chit-chat or a question back is fine
         "unclear": [Case(p, lambda label: not is_strict(label), True) for p in unclear_p],
         "real": [Case(p, lambda label, m=m: reading_is_right(m, label), m.expects("clarify") or m.expects("card"))
@@ -229,7 +241,7 @@ def choose_thresholds(table: Sequence[Dict[str, float]]) -> Dict[str, float]:
     to clarification), then the lowest support floor, then the largest ambiguity margin."""
     top = max(r["objective"] for r in table)
     near = [r for r in table if r["objective"] >= top - PLATEAU]
-    return min(near, key=lambda r: (r["strict"], r["threshold"], r["support"], -r["ambiguity"]))
+    return min(near, key=lambda r: (r["strict"], r["margin"], r["threshold"], r["support"], -r["ambiguity"]))
 
 
 def compare_variants(

@@ -22,7 +22,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SESSIONS = ROOT.parent / "shared" / "datasets" / "jddc_dev" / "sessions.jsonl"
+SESSIONS_FILE = Path("datasets") / "jddc_dev" / "sessions.jsonl"
+# ../shared beside the project root; a clone elsewhere (CI's) finds the workplace's copy
+SHARED_DIRS = (ROOT.parent / "shared", Path("/work/shared"))
 LABEL_DIR = ROOT / "evaluation" / "real_labels"
 # development sessions (read while building the bot) and held-out sessions (only ever measured)
 DEV_LABELS = LABEL_DIR / "jddc_dev.yml"
@@ -43,8 +45,11 @@ class LabelError(ValueError):
 
 
 def sessions_path() -> Path:
-    """Where the real sessions are read from."""
-    return Path(os.environ.get("SHOP_JDDC_SESSIONS") or DEFAULT_SESSIONS)
+    """Where the real sessions are read from: SHOP_JDDC_SESSIONS, else ../shared (or /work/shared)."""
+    if os.environ.get("SHOP_JDDC_SESSIONS"):
+        return Path(os.environ["SHOP_JDDC_SESSIONS"])
+    candidates = [directory / SESSIONS_FILE for directory in SHARED_DIRS]
+    return next((path for path in candidates if path.exists()), candidates[0])
 
 
 @dataclass(frozen=True)

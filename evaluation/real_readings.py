@@ -41,7 +41,9 @@ def calibration_table(confidences: Sequence[float], right: Sequence[bool], edges
     """Per confidence bin: how many readings, and the share of them that were right."""
     rows = []
     for low, high in zip(edges, edges[1:], strict=False):
-        inside = [r for c, r in zip(confidences, right, strict=True) if low <= c < high or (high == edges[-1] and c == high)]
+        inside = [
+            r for c, r in zip(confidences, right, strict=True) if low <= c < high or (high == edges[-1] and c == high)
+        ]
         rows.append({"low": low, "high": high, "n": len(inside),
                      "accuracy": sum(inside) / len(inside) if inside else None})
     return rows

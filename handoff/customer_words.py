@@ -12,8 +12,10 @@ from typing import List, Optional, Sequence, Tuple
 from bot.settings import project_path, settings
 from knowledge.text import jieba_tokenizer, normalize
 
-NEGATIONS = ("不用", "不要", "不需要", "不必", "无需", "没必要", "别", "不想", "不", "没", "没有", "不是", "并不", "从不",
-             "不太", "并非", "毫不")
+NEGATIONS = (
+    "不用", "不要", "不需要", "不必", "无需", "没必要", "别", "不想", "不", "没", "没有", "不是", "并不", "从不",
+    "不太", "并非", "毫不",
+)
 # a negation does not reach across these
 _CLAUSE_ENDS = set(",，.。!！?？;；~～ ")
 # before a word: asking whether it is so, not saying it is (是不是骗子, 不会是假货吧)

@@ -7,9 +7,10 @@ readings too far from anything their label was trained on.
 2. The classifiers are closed-set: every message gets some label, and on real messages a shared
    word can give a wrong entry a high confidence. Readings that act on the customer's behalf (a
    knowledge-base answer, a person: `strict_labels`) must meet a stricter confidence
-   (`strict_threshold`) than chit-chat, where a misreading costs little and the FallbackClassifier's
-   own threshold applies; and LinearIntentClassifier's `intent_support` (how similar the message is
-   to the closest training example of the label it chose) must reach `min_support`. A reading that
+   (`strict_threshold`, and a lead of `strict_margin` over the runner-up) than chit-chat, where a
+   misreading costs little and the FallbackClassifier's own threshold applies; and
+   LinearIntentClassifier's `intent_support` (how similar the message is to the closest training
+   example of the label it chose) must reach `min_support`. A reading that
    fails is read as `nlu_fallback`, exactly as the FallbackClassifier marks an unsure one (the bot
    then asks instead of answering). The values are measured on in-domain and real messages by
    `python -m bench.shop_nlu`.
@@ -46,12 +47,14 @@ class OpenSetGate(GraphComponent):
         return {
             "strict_labels": ["faq/", "request_human", "complaint", "refund_dispute", "legal_threat"],
             "strict_threshold": 0.0,
+            "strict_margin": 0.0,
             "min_support": 0.0,
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self.strict_labels = tuple(config.get("strict_labels") or ())
         self.strict_threshold = float(config.get("strict_threshold", 0.0))
+        self.strict_margin = float(config.get("strict_margin", 0.0))
         self.min_support = float(config.get("min_support", 0.0))
 
     @classmethod
@@ -75,7 +78,9 @@ class OpenSetGate(GraphComponent):
                 message.set("response_selector", {}, add_to_output=True)
             elif self._unsure(message):
                 fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: self.strict_threshold}
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+                ranking = [
+                    r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT
+                ]
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
         return messages
@@ -93,7 +98,9 @@ class OpenSetGate(GraphComponent):
         label = str(top.get("intent_response_key") or top.get(INTENT_NAME_KEY) or "")
         if not self.is_strict(label):
             return False
-        if float(top.get(PREDICTED_CONFIDENCE_KEY, 0.0)) < self.strict_threshold:
+        confidences = [float(r.get(PREDICTED_CONFIDENCE_KEY, 0.0)) for r in ranking
+                       if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT][:2] + [0.0]
+        if confidences[0] < self.strict_threshold or confidences[0] - confidences[1] < self.strict_margin:
             return True
         found = message.get(INTENT_SUPPORT) or {}
         return found.get("label") == label and float(found.get("similarity", 1.0)) < self.min_support

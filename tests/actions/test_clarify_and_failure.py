@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.cannot_help import ActionCannotHelp
 from actions.clarify import GENERIC_QUESTION, ActionClarify, fuse_rankings, plausible_keys
+from handoff.escalation import rules
 from tests.actions.conftest import make_tracker
 
 
@@ -67,10 +68,11 @@ def test_at_most_the_configured_number_of_suggestions(access, dispatcher, domain
     assert 1 < len(dispatcher.messages[0]["buttons"]) <= 3 + 1
 
 
-def test_plausible_keys_need_the_search():
-    assert plausible_keys(["a", "b"], {"b": 0.12}, 0.25, 3) == ["b"]
-    assert plausible_keys(["a"], {"c": 0.4}, 0.25, 3) == ["c"]
-    assert plausible_keys(["a"], {}, 0.25, 3) == []
+def test_plausible_keys_need_the_search_or_a_sure_classifier():
+    assert plausible_keys({"a": 0.3, "b": 0.25}, {"b": 0.12}, 0.5, 0.5, 3) == ["b"]
+    assert plausible_keys({"a": 0.3}, {"c": 0.6}, 0.5, 0.5, 3) == ["c"]
+    assert plausible_keys({"a": 0.3}, {"c": 0.4}, 0.5, 0.5, 3) == []
+    assert plausible_keys({"a": 0.7}, {}, 0.5, 0.5, 3) == ["a"]
 
 
 def test_an_unsure_order_problem_asks_which_order(dispatcher, domain):
@@ -103,8 +105,9 @@ def test_a_long_message_is_not_taken_for_a_follow_up(dispatcher, domain):
     assert "invoice_change_title" not in str(dispatcher.messages)
 
 
-def test_a_second_failure_in_a_row_goes_to_a_person(dispatcher, domain):
-    tracker = make_tracker("嗯那个那个", intent="nlu_fallback", slots={"failure_count": 1.0})
+def test_the_last_allowed_failure_in_a_row_goes_to_a_person(dispatcher, domain):
+    before_last = float(rules().max_failures - 1)
+    tracker = make_tracker("嗯那个那个", intent="nlu_fallback", slots={"failure_count": before_last})
     ActionClarify().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["custom"]["handoff"]["reason"] == "repeated_failure"
 

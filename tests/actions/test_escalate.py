@@ -6,7 +6,11 @@ from actions.answer_faq import ActionAnswerFaq
 from actions.cannot_help import ActionCannotHelp
 from actions.clarify import ActionClarify
 from actions.escalate import ActionEscalate, transcript
+from handoff.escalation import rules
 from tests.actions.conftest import make_tracker
+
+# failures before the one that hands over (settings.yml: escalation.max_failures)
+BEFORE_LAST = float(rules().max_failures - 1)
 
 
 def handoff_of(dispatcher):
@@ -50,18 +54,18 @@ def test_an_ordinary_question_is_still_answered(access, dispatcher, domain):
     assert selector["intent_response_key"] == "faq/refund_arrival_time"
 
 
-def test_the_second_failure_in_a_row_goes_to_a_person(access, dispatcher, domain):
+def test_the_last_allowed_failure_in_a_row_goes_to_a_person(access, dispatcher, domain):
     key = next(iter(access.kb)).key
     ranking = [{"name": "faq", "confidence": 0.3, "intent_response_key": f"faq/{key}"}]
-    tracker = make_tracker("嗯那个", intent="nlu_fallback", ranking=ranking, slots={"failure_count": 1.0})
+    tracker = make_tracker("嗯那个", intent="nlu_fallback", ranking=ranking, slots={"failure_count": BEFORE_LAST})
     events = ActionClarify().run(dispatcher, tracker, domain)
     handoff = handoff_of(dispatcher)
-    assert handoff["reason"] == "repeated_failure" and "2" in handoff["detail"]
+    assert handoff["reason"] == "repeated_failure" and str(rules().max_failures) in handoff["detail"]
     assert events[-1]["value"] == 0.0
 
 
 def test_out_of_scope_after_a_failure_goes_to_a_person(dispatcher, domain):
-    tracker = make_tracker("今天天气怎么样", intent="out_of_scope", slots={"failure_count": 1.0})
+    tracker = make_tracker("今天天气怎么样", intent="out_of_scope", slots={"failure_count": BEFORE_LAST})
     ActionCannotHelp().run(dispatcher, tracker, domain)
     assert handoff_of(dispatcher)["reason"] == "repeated_failure"
 

@@ -28,7 +28,8 @@ def test_a_pasted_order_card_alone_is_a_card_with_its_order_number(text, order_n
 
 
 def test_a_card_pasted_after_words_leaves_the_words_to_classify():
-    text = "我都不敢买了 顾客通过点击web咚咚信息发送:[订单编号:2026123412341234，订单金额:19.00，下单时间:2026-11-20 10:00:00]"
+    text = ("我都不敢买了 顾客通过点击web咚咚信息发送:[订单编号:2026123412341234，订单金额:19.00，"
+            "下单时间:2026-11-20 10:00:00]")
     shape = read_message(text)
     assert shape.kind == "text"
     assert shape.core_text(text) == "我都不敢买了"

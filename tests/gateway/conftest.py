@@ -47,9 +47,10 @@ class StandInRasa:
             "text": text, "intent": {"name": "faq", "confidence": 0.91}, "entities": entities,
             "response_selector": {"faq": {"response": {"intent_response_key": "faq/refund_arrival_time"}}},
         }
-        if "找个人帮我" in text:  # what the real NLU reads as request_human without the gateway's phrases
+        # what the real NLU reads as request_human, and the gateway's words for a person do not catch
+        if "能让别人来处理吗" in text:
             # what actions/escalate.py sends: a handoff request with the transcript and readings
-            handoff = {"reason": "request_human", "detail": "意图 request_human：找个人帮我", "priority": 10,
+            handoff = {"reason": "request_human", "detail": "意图 request_human：能让别人来处理吗", "priority": 10,
                        "transcript": [{"sender": "customer", "text": text,
                                        "reading": {"intent": "request_human", "confidence": 0.98, "entities": [],
                                                    "faq_key": None, "kb_shown": []}}]}

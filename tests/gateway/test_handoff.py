@@ -38,7 +38,7 @@ async def log_in(client, username: str) -> dict:
 
 async def ask_for_person(client, **hello):
     ws, welcome = await open_conversation(client, **hello)
-    await ws.send_json({"type": "message", "client_id": "h1", "text": "找个人帮我"})
+    await ws.send_json({"type": "message", "client_id": "h1", "text": "能让别人来处理吗"})
     frames = await receive_until(ws, lambda f: f["type"] == "queue")
     return ws, welcome, frames
 
@@ -56,7 +56,7 @@ async def test_asking_for_a_person_writes_the_ticket_before_telling_the_customer
     assert frames[-1]["position"] == 1 and frames[-1]["eta_seconds"] > 0
     # the customer's words reach the transcript with what the bot understood
     first = ticket.transcript[0]
-    assert first["text"] == "找个人帮我" and first["reading"]["intent"] == "request_human"
+    assert first["text"] == "能让别人来处理吗" and first["reading"]["intent"] == "request_human"
 
 
 async def test_asking_for_a_person_in_words_inside_a_question_needs_no_bot(client, stand_in_rasa):
@@ -97,8 +97,8 @@ async def test_the_whole_handoff_from_queue_to_rating_through_the_console_api(cl
     assert taken.status == 200 and ticket["status"] == "assigned" and ticket["agent"] == "小李"
     assert ticket["shop_metadata"]["tier"] == "gold"
     texts = [line["text"] for line in ticket["transcript"]]
-    assert "找个人帮我" in texts and "我的订单2024061812345678少发了一件" in texts
-    assert next(line for line in ticket["transcript"] if line["text"] == "找个人帮我")["reading"]["confidence"] == 0.98
+    assert "能让别人来处理吗" in texts and "我的订单2024061812345678少发了一件" in texts
+    assert next(line for line in ticket["transcript"] if line["text"] == "能让别人来处理吗")["reading"]["confidence"] == 0.98
     frames = await receive_until(ws, lambda f: f["type"] == "handoff" and f["state"] == "assigned")
     assert frames[-1]["agent"] == {"name": "小李"}
 

@@ -35,10 +35,11 @@ def test_an_explicit_ask_for_a_person_inside_a_question_counts(shop_rules, text,
         assert decision.reason == "request_human" and "要求人工" in decision.detail
 
 
-def test_two_consecutive_failures_escalate_one_does_not(shop_rules):
-    assert shop_rules.repeated_failure(Turn(failures_before=0, failed=True)) is None
-    second = shop_rules.repeated_failure(Turn(failures_before=1, failed=True))
-    assert second.reason == "repeated_failure" and "2" in second.detail
+def test_max_failures_in_a_row_escalate_fewer_do_not(shop_rules):
+    limit = shop_rules.max_failures
+    assert shop_rules.repeated_failure(Turn(failures_before=limit - 2, failed=True)) is None
+    last = shop_rules.repeated_failure(Turn(failures_before=limit - 1, failed=True))
+    assert last.reason == "repeated_failure" and str(limit) in last.detail
     assert shop_rules.repeated_failure(Turn(failures_before=5, failed=False)) is None
 
 
