@@ -5,8 +5,15 @@ from __future__ import annotations
 import platform
 
 from bench import (
-    escalation_rules, gateway_speed, handoff_speed, masking_speed, real_messages, search_quality, server_speed,
-    shop_nlu, smp2017,
+    escalation_rules,
+    gateway_speed,
+    handoff_speed,
+    masking_speed,
+    real_messages,
+    search_quality,
+    server_speed,
+    shop_nlu,
+    smp2017,
 )
 
 

@@ -22,7 +22,7 @@ _OPENERS = sorted({
 _NEEDS_SEPARATOR = {opener for opener in _OPENERS if len(opener) == 1}
 _CLOSERS = sorted({
     "在吗", "在么", "在不在", "在不", "在嘛", "有人吗", "人呢", "谢谢", "谢谢你", "谢谢啦", "多谢", "麻烦了",
-    "麻烦你了", "辛苦了", "好的", "好吗", "急", "急急急", "在线等",
+    "麻烦你了", "辛苦了", "好的", "急", "急急急", "在线等",
 }, key=len, reverse=True)
 _SEPARATORS = " \t\n,，.。!！?？~～、;；:：…"
 _WORD = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")

@@ -29,7 +29,9 @@ LABEL_DIR = ROOT / "evaluation" / "real_labels"
 # development sessions (read while building the bot) and held-out sessions (only ever measured)
 DEV_LABELS = LABEL_DIR / "jddc_dev.yml"
 HELD_OUT_LABELS = LABEL_DIR / "jddc_held_out.yml"
-LABELS = LABEL_DIR
+# turns that look like escalations, beyond the selected ones (evaluation/escalation_candidates.py)
+DEV_ESCALATION_LABELS = LABEL_DIR / "jddc_dev_escalation.yml"
+HELD_OUT_ESCALATION_LABELS = LABEL_DIR / "jddc_held_out_escalation.yml"
 # a session's share of the id space that is held out: 4 in 10 sessions
 HELD_OUT_TENTHS = 4
 
@@ -243,7 +245,7 @@ def labelled_messages(
 
     A file of held-out labels may name held-out sessions only, a development file development ones.
     """
-    held_out_file = path.name == HELD_OUT_LABELS.name
+    held_out_file = path.name in (HELD_OUT_LABELS.name, HELD_OUT_ESCALATION_LABELS.name)
     sessions = sessions if sessions is not None else load_sessions()
     by_prefix = {sid[:12]: s for sid, s in sessions.items()}
     result, seen = [], set()

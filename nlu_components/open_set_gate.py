@@ -47,6 +47,8 @@ class OpenSetGate(GraphComponent):
         return {
             "strict_labels": ["faq/", "request_human", "complaint", "refund_dispute", "legal_threat"],
             "strict_threshold": 0.0,
+            # per-label thresholds instead of strict_threshold, e.g. {complaint: 0.5}
+            "label_thresholds": {},
             "strict_margin": 0.0,
             "min_support": 0.0,
         }
@@ -54,6 +56,7 @@ class OpenSetGate(GraphComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
         self.strict_labels = tuple(config.get("strict_labels") or ())
         self.strict_threshold = float(config.get("strict_threshold", 0.0))
+        self.label_thresholds = {str(k): float(v) for k, v in (config.get("label_thresholds") or {}).items()}
         self.strict_margin = float(config.get("strict_margin", 0.0))
         self.min_support = float(config.get("min_support", 0.0))
 
@@ -100,7 +103,8 @@ class OpenSetGate(GraphComponent):
             return False
         confidences = [float(r.get(PREDICTED_CONFIDENCE_KEY, 0.0)) for r in ranking
                        if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT][:2] + [0.0]
-        if confidences[0] < self.strict_threshold or confidences[0] - confidences[1] < self.strict_margin:
+        threshold = self.label_thresholds.get(label, self.strict_threshold)
+        if confidences[0] < threshold or confidences[0] - confidences[1] < self.strict_margin:
             return True
         found = message.get(INTENT_SUPPORT) or {}
         return found.get("label") == label and float(found.get("similarity", 1.0)) < self.min_support

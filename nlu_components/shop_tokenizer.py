@@ -13,7 +13,7 @@ for the actions (the card's order number, the menu topic).
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -31,6 +31,12 @@ SHOP_MESSAGE = "shop_message"
 class ShopJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer (with the shop dictionary) over simplified, half-width, lower-case text."""
 
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """JiebaTokenizer's settings, plus `set_aside`: whether cards, page texts and pleasantries are
+        left out of the tokens (the shape is read and reported either way)."""
+        return {**JiebaTokenizer.get_default_config(), "set_aside": True}
+
     def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Tokens of the core with the folded word as text and offsets into the original message."""
         import jieba
@@ -41,7 +47,10 @@ class ShopJiebaTokenizer(JiebaTokenizer):
         if attribute == TEXT:
             shape = read_message(text)
             message.set(SHOP_MESSAGE, shape.to_dict(), add_to_output=True)
-            if shape.core:
-                kept = [t for t in tokens if any(s <= t.start < e for s, e in shape.core)]
+            if shape.core and self._config.get("set_aside", True):
+                # a link's words stay: unseen in training they are ignored, and where a link is the point
+                # of the message ("打开 www.example.com") they are what tells its intent
+                spans = [*shape.core, *((c.start, c.end) for c in shape.cards if c.kind == "link")]
+                kept = [t for t in tokens if any(s <= t.start < e for s, e in spans)]
                 tokens = kept or tokens
         return self._apply_token_pattern(tokens)

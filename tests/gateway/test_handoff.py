@@ -98,7 +98,8 @@ async def test_the_whole_handoff_from_queue_to_rating_through_the_console_api(cl
     assert ticket["shop_metadata"]["tier"] == "gold"
     texts = [line["text"] for line in ticket["transcript"]]
     assert "能让别人来处理吗" in texts and "我的订单2024061812345678少发了一件" in texts
-    assert next(line for line in ticket["transcript"] if line["text"] == "能让别人来处理吗")["reading"]["confidence"] == 0.98
+    asked = next(line for line in ticket["transcript"] if line["text"] == "能让别人来处理吗")
+    assert asked["reading"]["confidence"] == 0.98
     frames = await receive_until(ws, lambda f: f["type"] == "handoff" and f["state"] == "assigned")
     assert frames[-1]["agent"] == {"name": "小李"}
 
