@@ -7,6 +7,7 @@ jieba_dict/ keeps shop terms whole), and at the words around them for negation a
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from bot.settings import project_path, settings
@@ -23,17 +24,16 @@ DOUBTS = ("是不是", "会不会", "不会", "是否", "难道")
 
 
 @lru_cache(maxsize=1)
-def _dictionary_dir() -> Optional[str]:
+def _dictionary_dir() -> Optional[Path]:
     try:
-        return str(project_path(settings()["knowledge_base"]["dictionary_dir"]))
+        return project_path(settings()["knowledge_base"]["dictionary_dir"])
     except (KeyError, OSError):
         return None
 
 
 def tokens(text: str) -> List[str]:
     """The jieba words of the folded text (simplified, half-width, lower case), punctuation kept."""
-    directory = _dictionary_dir()
-    tokenizer = jieba_tokenizer(__import__("pathlib").Path(directory) if directory else None)
+    tokenizer = jieba_tokenizer(_dictionary_dir())
     return [w for w in tokenizer.lcut(normalize(text)) if w.strip()]
 
 
