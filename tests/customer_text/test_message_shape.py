@@ -28,11 +28,11 @@ def test_a_pasted_order_card_alone_is_a_card_with_its_order_number(text, order_n
 
 
 def test_a_card_pasted_after_words_leaves_the_words_to_classify():
-    text = ("我都不敢买了 顾客通过点击web咚咚信息发送:[订单编号:2026123412341234，订单金额:19.00，"
+    text = ("这单怎么还没动静 顾客通过点击网页信息发送:[订单编号:2026123412341234，订单金额:19.00，"
             "下单时间:2026-11-20 10:00:00]")
     shape = read_message(text)
     assert shape.kind == "text"
-    assert shape.core_text(text) == "我都不敢买了"
+    assert shape.core_text(text) == "这单怎么还没动静"
     assert shape.order_number == "2026123412341234"
 
 
@@ -78,9 +78,9 @@ def test_a_chat_page_text_alone_is_read_as_the_page(text, topic):
 
 
 def test_a_question_after_a_menu_label_is_classified_without_it():
-    text = "你好， 订单业务咨询 米3se 什么时候到货哈"
+    text = "你好， 订单业务咨询 那台扫地机哪天能送到"
     shape = read_message(text)
-    assert shape.kind == "text" and shape.core_text(text) == "米3se 什么时候到货哈"
+    assert shape.kind == "text" and shape.core_text(text) == "那台扫地机哪天能送到"
     assert shape.topic == "order"
 
 
@@ -89,12 +89,12 @@ def test_a_question_after_a_menu_label_is_classified_without_it():
     [
         ("在吗 我的订单怎么还没发货", "我的订单怎么还没发货"),
         ("这个能退吗 在不在", "这个能退吗"),
-        ("亲，这个可以加LOGO吗", "这个可以加LOGO吗"),
-        ("您好，麻烦问下电视机安装收费吗", "电视机安装收费吗"),
+        ("亲，这款杯子能刻字吗", "这款杯子能刻字吗"),
+        ("您好，麻烦问下冰箱送货上门要钱吗", "冰箱送货上门要钱吗"),
         ("好的 那费用会另外加收吗?", "那费用会另外加收吗?"),
-        ("好吧 为啥有人当天就到了", "为啥有人当天就到了"),
+        ("好吧 为什么别家第二天就能到", "为什么别家第二天就能到"),
         ("退货运费谁出？谢谢", "退货运费谁出"),
-        ("在不 你好我刚申请换货 几时能换给我", "我刚申请换货 几时能换给我"),
+        ("在不 你好我昨天提交了退货 多久能审核完", "我昨天提交了退货 多久能审核完"),
     ],
 )
 def test_greetings_and_acknowledgements_around_a_question_are_set_aside(text, core):
