@@ -49,8 +49,9 @@ class ActionAcknowledgeCard(Action):
             dispatcher.utter_message(text="好的，请问您想了解哪件商品的什么信息？可以把商品链接发给我。")
             report(dispatcher, tracker, "clarification", suggested=[], route="ask")
             return []
-        if topic and topic in kb.by_category():
-            entries = kb.by_category()[topic][:TOPIC_BUTTONS]
+        categories = kb.by_category()
+        if topic in categories:
+            entries = categories[topic][:TOPIC_BUTTONS]
             name = kb.category_names.get(topic, topic)
             dispatcher.utter_message(
                 text=f"好的，请问关于“{name}”您想了解什么？可以直接描述，或选择常见问题：",

@@ -27,6 +27,11 @@ from knowledge.entry import FaqEntry
 logger = logging.getLogger(__name__)
 
 
+def is_price_policy(key: str) -> bool:
+    """The entry that answers bargaining (settings.yml: bargaining.policy_entry)."""
+    return key == settings()["bargaining"]["policy_entry"]
+
+
 def previous_answer(tracker: Tracker) -> Optional[str]:
     """The entry the bot answered the customer's previous message with, if it answered one."""
     report = previous_report(tracker)
@@ -55,8 +60,7 @@ class ActionAnswerFaq(Action):
         sensitive = rules().sensitive_topic(current_turn(tracker))
         if sensitive:
             return hand_over(dispatcher, tracker, sensitive)
-        bargaining = entry.key == settings()["bargaining"]["policy_entry"]
-        if bargaining and previous_answer(tracker) == entry.key:
+        if is_price_policy(entry.key) and previous_answer(tracker) == entry.key:
             return hand_over(dispatcher, tracker, rules().escalate("request_human", "坚持议价（已说明价格政策）"))
         return send_answer(dispatcher, tracker, access, entry)
 
@@ -72,6 +76,6 @@ def send_answer(
     ]
     dispatcher.utter_message(text=entry.answer_for(known_entities(tracker)), buttons=buttons)
     # for the event log: which entry answered (the gateway does not show this to the customer)
-    extra = {"route": "bargain"} if entry.key == settings()["bargaining"]["policy_entry"] else {}
+    extra = {"route": "bargain"} if is_price_policy(entry.key) else {}
     report(dispatcher, tracker, "bot_answer", kb_key=entry.key, **extra)
     return [SlotSet(FAILURE_SLOT, 0.0)]

@@ -19,7 +19,6 @@ from actions.escalate import hand_over
 from handoff.escalation import rules
 
 ORDER_SLOT = "order_number"
-FORM_NAME = "order_problem_form"
 # counts the customer's turns while the form waits; setting it keeps the form going and asking again
 WAITING_SLOT = "order_form_turns"
 # while the bot waits for the order number, more about the problem keeps the form (it asks again);
@@ -40,16 +39,6 @@ def known_order_number(tracker: Tracker) -> Optional[str]:
         return str(page)
     slot = tracker.get_slot(ORDER_SLOT)
     return str(slot) if slot else None
-
-
-def problem_text(tracker: Tracker) -> str:
-    """The customer's message that described the problem (the one read as `order_problem`)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get(
-            "name"
-        ) == "order_problem":
-            return str(event.get("text") or "")
-    return str(tracker.latest_message.get("text") or "")
 
 
 class ValidateOrderProblemForm(FormValidationAction):

@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bench.real_messages import load_sets
 from bot.settings import PROJECT_ROOT, project_path, settings
 from evaluation.rasa_nlu import parse_all
 from evaluation.real_messages import (
@@ -22,6 +21,7 @@ from evaluation.real_messages import (
     HELD_OUT_ESCALATION_LABELS,
     LabelledMessage,
     labelled_messages,
+    load_sets,
 )
 from handoff.escalation import rules
 from handoff.person_request import asks_for_person
@@ -99,12 +99,9 @@ def measure(messages: Sequence[LabelledMessage], parses: Sequence[Dict[str, Any]
             "expected": len(wanted), "recall": caught / len(wanted) if wanted else None}
 
 
-def escalation_candidates(path: Path) -> List[LabelledMessage]:
+def escalation_candidates(path: Path, kb_keys: Sequence[str]) -> List[LabelledMessage]:
     """The targeted sample of turns that look like escalations (empty when that file is absent)."""
-    if not path.exists():
-        return []
-    kb = load_knowledge_base(project_path(settings()["knowledge_base"]["path"]))
-    return labelled_messages(path, kb_keys=[entry.key for entry in kb])
+    return labelled_messages(path, kb_keys=kb_keys) if path.exists() else []
 
 
 def _share(value: Optional[float]) -> str:
@@ -116,9 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "shop.tar.gz")
     args = parser.parse_args(argv)
-    dev, held_out = (list(side) for side in load_sets())
-    dev += escalation_candidates(DEV_ESCALATION_LABELS)
-    held_out += escalation_candidates(HELD_OUT_ESCALATION_LABELS)
+    kb_keys = [entry.key for entry in load_knowledge_base(project_path(settings()["knowledge_base"]["path"]))]
+    dev, held_out = (list(side) for side in load_sets(kb_keys))
+    dev += escalation_candidates(DEV_ESCALATION_LABELS, kb_keys)
+    held_out += escalation_candidates(HELD_OUT_ESCALATION_LABELS, kb_keys)
     parses = parse_all(args.model, [m.text for m in dev] + [m.text for m in held_out])
     sides = {"development": (dev, parses[: len(dev)]), "held out": (held_out, parses[len(dev):])}
     print("== Escalation signals on real messages: fired / correct / precision / expected first / recall ==")

@@ -9,34 +9,18 @@ held-out messages are only ever counted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from sqlalchemy import create_engine
 from tqdm import tqdm
 
-from analytics.simulate import ensure_agent
-from bot.settings import PROJECT_ROOT, project_path, settings
+from bot.settings import PROJECT_ROOT
 from evaluation.behaviour_score import BehaviourReport, format_report, outcome, report
-from evaluation.gateway_observer import GatewayObserver, Observation
+from evaluation.gateway_observer import Observation, observe_stack
 from evaluation.live_stack import running_stack
-from evaluation.real_messages import DEV_LABELS, HELD_OUT_LABELS, LabelledMessage, labelled_messages
-from knowledge import load_knowledge_base
-
-
-def load_sets() -> tuple:
-    """The development and held-out labelled messages, checked against the knowledge base."""
-    kb = load_knowledge_base(project_path(settings()["knowledge_base"]["path"]))
-    keys = [entry.key for entry in kb]
-    return labelled_messages(DEV_LABELS, kb_keys=keys), labelled_messages(HELD_OUT_LABELS, kb_keys=keys)
-
-
-def conversation(message: LabelledMessage) -> List[str]:
-    """What the customer sends: the previous message of the session as context, then the labelled one."""
-    return [message.context, message.text] if message.context else [message.text]
+from evaluation.real_messages import LabelledMessage, conversation, load_sets
 
 
 def observe(model: Path, messages: Sequence[LabelledMessage], concurrency: int = 6) -> List[Observation]:
@@ -44,10 +28,8 @@ def observe(model: Path, messages: Sequence[LabelledMessage], concurrency: int =
     with tempfile.TemporaryDirectory(prefix="shop-real-") as work, running_stack(model, Path(work), {
         "SHOP_GATEWAY_RATE_LIMIT_BURST": "50",
     }, quiet=True) as stack:
-        username, password = ensure_agent(create_engine(stack.database_url))
-        observer = GatewayObserver(stack.gateway_url, stack.database_url, {"username": username, "password": password})
         with tqdm(total=len(messages), unit="message", desc="real messages") as bar:
-            return asyncio.run(observer.observe_all([conversation(m) for m in messages], concurrency, bar))
+            return observe_stack(stack, [conversation(m) for m in messages], concurrency, bar)
 
 
 def write_details(path: Path, messages: Sequence[LabelledMessage], seen: Sequence[Observation]) -> None:

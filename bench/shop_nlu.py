@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from evaluation.metrics import Scores, score
 from evaluation.rasa_nlu import classifier_label, parse_all, train_nlu
-from evaluation.real_messages import LabelledMessage
+from evaluation.real_messages import LabelledMessage, load_sets
 from evaluation.real_readings import calibration_table, reading_is_right
 from evaluation.split import Example, split_project_data
 from nlu_components.open_set_gate import OpenSetGate
@@ -138,13 +138,6 @@ def calibration(cases: Sequence[Case]) -> List[Dict[str, Any]]:
 
 def _share(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-def load_sets() -> tuple:
-    """The labelled real messages (development, held out), as bench.real_messages reads them."""
-    from bench.real_messages import load_sets as load
-
-    return load()
 
 
 def main() -> Dict[str, Any]:

@@ -15,6 +15,7 @@ import aiohttp
 from sqlalchemy import create_engine, select
 
 from analytics.events import events as events_table
+from evaluation.live_stack import RunningStack
 
 REPLY_TIMEOUT = 30.0
 # the socket has been quiet this long: the bot's turn is over
@@ -72,6 +73,17 @@ def behaviour_of(turn_events: Sequence[Dict[str, Any]]) -> Observation:
                 observation.behaviour = "chitchat"
             return observation
     return observation
+
+
+def observe_stack(
+    stack: RunningStack, conversations: Sequence[Sequence[str]], concurrency: int = 6, progress: Any = None,
+) -> List[Observation]:
+    """Runs the conversations through a running product, with the simulation agent online."""
+    from analytics.simulate import ensure_agent
+
+    username, password = ensure_agent(create_engine(stack.database_url))
+    observer = GatewayObserver(stack.gateway_url, stack.database_url, {"username": username, "password": password})
+    return asyncio.run(observer.observe_all(conversations, concurrency, progress))
 
 
 class GatewayObserver:

@@ -21,6 +21,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.settings import project_path, settings
+from knowledge import load_knowledge_base
+
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS_FILE = Path("datasets") / "jddc_dev" / "sessions.jsonl"
 # ../shared beside the project root; a clone elsewhere (CI's) finds the workplace's copy
@@ -292,3 +295,15 @@ def worksheet(held_out: bool, count: int, sessions: Optional[Dict[str, Session]]
             for i, turn in enumerate(session.turns[: index + 1]):
                 marker = ">>" if i == index else "  "
                 yield f"{marker} [{i}] {turn.speaker[0]}: {turn.text}"
+
+
+def load_sets(kb_keys: Optional[Sequence[str]] = None) -> Tuple[List[LabelledMessage], List[LabelledMessage]]:
+    """The development and held-out labelled messages, checked against the knowledge base's keys."""
+    if kb_keys is None:
+        kb_keys = [entry.key for entry in load_knowledge_base(project_path(settings()["knowledge_base"]["path"]))]
+    return labelled_messages(DEV_LABELS, kb_keys=kb_keys), labelled_messages(HELD_OUT_LABELS, kb_keys=kb_keys)
+
+
+def conversation(message: LabelledMessage) -> List[str]:
+    """What the customer sends: the previous message of the session as context, then the labelled one."""
+    return [message.context, message.text] if message.context else [message.text]

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.settings import settings
+from evaluation.behaviour_score import outcome
+from evaluation.gateway_observer import Observation
 from evaluation.real_messages import LabelledMessage
 
 CHITCHAT = ("greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "inform")
 ESCALATING = ("request_human", "complaint", "refund_dispute", "legal_threat")
-ROUTES = {"order_problem": "order", "product_question": "product", "out_of_scope": "out_of_scope", "card": "card"}
-# the price-policy entry is the bot's answer to bargaining
-BARGAIN_ENTRIES = ("promotion_price_policy",)
+# what the bot does on each other reading (out_of_scope: it says it cannot help)
+ROUTES = {"order_problem": "order", "product_question": "product", "out_of_scope": "cannot_help", "card": "card"}
 
 
 def reading_behaviour(label: str) -> Tuple[str, Optional[str]]:
-    """The behaviour a reading leads to, as in the labels."""
+    """The behaviour a reading leads to, as the gateway observer names it."""
     if label.startswith("faq/"):
         key = label.split("/", 1)[1]
-        return ("bargain", None) if key in BARGAIN_ENTRIES else ("answer", key)
+        # the price-policy entry is the bot's answer to bargaining (settings.yml: bargaining.policy_entry)
+        return ("bargain", None) if key == settings()["bargaining"]["policy_entry"] else ("answer", key)
     if label in CHITCHAT:
         return "chitchat", None
     if label in ESCALATING:
@@ -30,11 +33,9 @@ def reading_behaviour(label: str) -> Tuple[str, Optional[str]]:
 
 
 def reading_is_right(message: LabelledMessage, label: str) -> bool:
-    """Whether acting on this reading would be one of the message's expected behaviours."""
+    """Whether acting on this reading would be right, scored as the product's behaviour is scored."""
     behaviour, detail = reading_behaviour(label)
-    if behaviour == "chitchat" and (message.expects("card") or message.expects("clarify")):
-        return True
-    return message.accepts(behaviour, detail)
+    return outcome(message, Observation(behaviour, detail)) == "right"
 
 
 def calibration_table(confidences: Sequence[float], right: Sequence[bool], edges: Sequence[float]) -> List[Dict]:

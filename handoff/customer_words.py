@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from bot.settings import project_path, settings
 from knowledge.text import jieba_tokenizer, normalize
@@ -31,10 +31,13 @@ def _dictionary_dir() -> Optional[Path]:
         return None
 
 
-def tokens(text: str) -> List[str]:
-    """The jieba words of the folded text (simplified, half-width, lower case), punctuation kept."""
+@lru_cache(maxsize=1024)
+def tokens(text: str) -> Tuple[str, ...]:
+    """The jieba words of the folded text (simplified, half-width, lower case), punctuation kept.
+
+    Cached: the person and anger rules read the same message one after the other."""
     tokenizer = jieba_tokenizer(_dictionary_dir())
-    return [w for w in tokenizer.lcut(normalize(text)) if w.strip()]
+    return tuple(w for w in tokenizer.lcut(normalize(text)) if w.strip())
 
 
 def find_phrase(words: Sequence[str], phrase: str, start: int = 0) -> Optional[Tuple[int, int]]:

@@ -7,16 +7,11 @@ answer to a different question is the worst thing the bot can do: at most 5% of 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from sqlalchemy import create_engine
 
-from analytics.simulate import ensure_agent
-from bench.real_messages import conversation, load_sets
 from evaluation.behaviour_score import format_report, report
-from evaluation.gateway_observer import GatewayObserver
-from evaluation.real_messages import sessions_path
+from evaluation.gateway_observer import observe_stack
+from evaluation.real_messages import conversation, load_sets, sessions_path
 
 pytestmark = pytest.mark.skipif(not sessions_path().exists(), reason=f"no real sessions at {sessions_path()}")
 
@@ -27,9 +22,7 @@ MAX_CONFIDENT_WRONG = 0.05
 def test_held_out_real_messages_rarely_get_a_confident_wrong_answer(stack):
     _, held_out = load_sets()
     assert len(held_out) >= 100
-    username, password = ensure_agent(create_engine(stack.database_url))
-    observer = GatewayObserver(stack.gateway_url, stack.database_url, {"username": username, "password": password})
-    seen = asyncio.run(observer.observe_all([conversation(m) for m in held_out], concurrency=4))
+    seen = observe_stack(stack, [conversation(m) for m in held_out], concurrency=4)
     assert not [o.error for o in seen if o.error]
     result = report(held_out, seen)
     summary = "\n".join(format_report("held-out real messages", result))
