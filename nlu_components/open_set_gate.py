@@ -14,6 +14,10 @@ readings too far from anything their label was trained on.
    fails is read as `nlu_fallback`, exactly as the FallbackClassifier marks an unsure one (the bot
    then asks instead of answering). The values are measured on in-domain and real messages by
    `python -m bench.shop_nlu`.
+3. An unsure reading or a plain statement (`own_order_labels`) of a message about the customer's own
+   order ("这个订单能尽快配送吗", "我昨天拍的还没发货", customer_text/own_order.py) reads as
+   `own_order_intent`: the bot asks which order instead of offering unrelated entries. Confident
+   knowledge-base readings keep their answer ("我这个订单的发票抬头可以改吗" is a policy question).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from customer_text.own_order import own_order_signs
 from nlu_components.linear_intent_classifier import INTENT_SUPPORT
 from nlu_components.shop_tokenizer import SHOP_MESSAGE
 
@@ -51,6 +56,9 @@ class OpenSetGate(GraphComponent):
             "label_thresholds": {},
             "strict_margin": 0.0,
             "min_support": 0.0,
+            # readings that give way to the order route when the message is about one order ([] = off)
+            "own_order_labels": [],
+            "own_order_intent": "order_problem",
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
@@ -59,6 +67,8 @@ class OpenSetGate(GraphComponent):
         self.label_thresholds = {str(k): float(v) for k, v in (config.get("label_thresholds") or {}).items()}
         self.strict_margin = float(config.get("strict_margin", 0.0))
         self.min_support = float(config.get("min_support", 0.0))
+        self.own_order_labels = tuple(config.get("own_order_labels") or ())
+        self.own_order_intent = str(config.get("own_order_intent") or "order_problem")
 
     @classmethod
     def create(
@@ -86,7 +96,22 @@ class OpenSetGate(GraphComponent):
                 ]
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+            self._route_own_order(message)
         return messages
+
+    def _route_own_order(self, message: Message) -> None:
+        """Reads an unsure reading or a statement about one of the customer's orders as that order's problem."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent not in self.own_order_labels:
+            return
+        signs = own_order_signs(message.get("text") or "")
+        if not signs:
+            return
+        reading = {INTENT_NAME_KEY: self.own_order_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != self.own_order_intent]
+        message.set(INTENT, reading, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [reading, *ranking], add_to_output=True)
+        message.set("own_order_signs", signs[:5], add_to_output=True)
 
     def is_strict(self, label: str) -> bool:
         """Whether a reading with this label acts on the customer's behalf."""

@@ -7,10 +7,12 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu_components.open_set_gate import OpenSetGate
 
 
-def reading(label: str, confidence: float, second: float = 0.0, shape: str = "text", support: float = 1.0):
+def reading(
+    label: str, confidence: float, second: float = 0.0, shape: str = "text", support: float = 1.0, text: str = "x",
+):
     name, _, key = label.partition("/")
     top = {"name": name, "confidence": confidence, **({"intent_response_key": label} if key else {})}
-    message = Message(data={"text": "x"})
+    message = Message(data={"text": text})
     message.set("intent", {"name": name, "confidence": confidence})
     message.set("intent_ranking", [top, {"name": "greet", "confidence": second}])
     message.set("shop_message", {"kind": shape})
@@ -52,3 +54,32 @@ def test_the_fallback_keeps_the_classifier_ranking_for_the_clarification():
     message = gate(strict_threshold=0.95).process([reading("faq/order_status", 0.9)])[0]
     ranking = message.get("intent_ranking")
     assert ranking[0]["name"] == "nlu_fallback" and ranking[1]["intent_response_key"] == "faq/order_status"
+
+
+ABOUT_AN_ORDER = "你好，这个订单能麻烦尽快配送吗"
+OWN_ORDER = {"strict_threshold": 0.95, "own_order_labels": ["nlu_fallback", "inform"]}
+
+
+def test_an_unsure_reading_about_one_order_goes_to_the_order_route():
+    message = gate(**OWN_ORDER).process([reading("faq/shipping_coverage", 0.77, text=ABOUT_AN_ORDER)])[0]
+    assert message.get("intent")["name"] == "order_problem"
+    assert "这个订单" in message.get("own_order_signs")
+    # the classifier's own ranking stays behind it
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["order_problem", "nlu_fallback"]
+
+
+def test_a_statement_about_one_order_goes_to_the_order_route_chit_chat_does_not():
+    assert intent_after(reading("inform", 0.9, text="我昨天拍的到现在还没发货"), **OWN_ORDER) == "order_problem"
+    assert intent_after(reading("inform", 0.9, text="我明天在家"), **OWN_ORDER) == "inform"
+    assert intent_after(reading("thank", 0.9, text="我的快递到了，谢谢"), **OWN_ORDER) == "thank"
+
+
+def test_a_confident_answer_about_an_order_keeps_its_answer():
+    text = "你好，请问我这个订单的发票抬头可以更改吗"
+    assert intent_after(reading("faq/invoice_change_title", 0.99, text=text), **OWN_ORDER) == "faq"
+
+
+def test_the_order_route_is_off_by_default():
+    assert intent_after(reading("faq/shipping_coverage", 0.77, text=ABOUT_AN_ORDER), strict_threshold=0.95) == (
+        "nlu_fallback"
+    )

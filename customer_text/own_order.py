@@ -1,0 +1,52 @@
+"""Signs that a message is about the customer's own order, not a general policy question.
+
+"这个订单能尽快配送吗", "我昨天拍的怎么还没发货", "少发了一件": each needs one order looked at, and
+a policy answer or three "您是想问" buttons do not help. The signs are kinds of wording:
+  - a possessive or pointing word before an order word (我的订单, 这单, 我买的, 我的快递);
+  - a number the shop or courier gave (订单号, 服务单, 运单号, a pasted order number);
+  - what happened to one parcel (还没收到, 没显示物流, 少发, 发错, 破损, 拒收, 催一下).
+When the reading is unsure, such a message goes to the order route: the bot asks which order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import List
+
+_OWNER = r"(?:我|俺|我们|我家|咱)"
+_POINT = r"(?:这|那|此|该)(?:个|笔|一)?"
+_ORDER_NOUN = r"(?:订单|单子|快递|包裹|货|件|东西|商品|退款|退货|换货|售后|物流|发票)"
+_BOUGHT = r"(?:买|拍|下单|下的单|订|购买|购|收|退|换)"
+_WHEN = r"(?:刚|刚刚|昨天|前天|今天|上周|上个月|之前|早上|晚上|前几天|\d+号|\d+月\d+[号日]?)?"
+
+PATTERNS = (
+    # 我的订单, 我这个订单, 我家的快递
+    re.compile(_OWNER + r"(?:的|这|那)?(?:个|笔)?" + _ORDER_NOUN),
+    # 这个订单, 这单, 那笔订单
+    re.compile(_POINT + r"(?:订单|单子|单|快递|包裹)"),
+    # 我昨天拍的, 我刚买了, 我下单的
+    re.compile(_OWNER + _WHEN + _BOUGHT + r"(?:的|了)"),
+    # numbers given for one order or parcel
+    re.compile(r"订单号|订单编号|服务单|售后单|退款单|快递单号|运单号|物流单号"),
+    # what happened to one parcel
+    re.compile(r"(?:没|未|还没|没有|一直没|怎么没|咋没|还不)(?:有)?(?:收到|到货|到|发货|发|送到|送|派送|显示|更新|退|到账|动)"),
+    re.compile(r"少(?:了|发|给|寄|一)|漏发|发错|错发|缺(?:了|件|少)|破损|碎了|拒收|签收了.{0,6}没"),
+    re.compile(r"催(?:一下|下|单|发货|件)|尽快(?:发|配送|送|安排)|加急|快点(?:发|送)"),
+)
+# a long number alone is an order or waybill number; the digits of a product link are not
+NUMBER = re.compile(r"\d{10,}")
+LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+def own_order_signs(text: str) -> List[str]:
+    """The parts of `text` that point at one order of the customer's (empty: none)."""
+    folded = LINK.sub(" ", unicodedata.normalize("NFKC", text))
+    found = [m.group(0) for pattern in PATTERNS for m in pattern.finditer(folded)]
+    found += NUMBER.findall(folded)
+    return found
+
+
+def about_own_order(text: str) -> bool:
+    """True when the message points at one order of the customer's."""
+    return bool(own_order_signs(text))
