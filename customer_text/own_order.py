@@ -4,7 +4,8 @@
 a policy answer or three "您是想问" buttons do not help. The signs are kinds of wording:
   - a possessive or pointing word before an order word (我的订单, 这单, 我买的, 我的快递);
   - a number the shop or courier gave (订单号, 服务单, 运单号, a pasted order number);
-  - what happened to one parcel (还没收到, 没显示物流, 少发, 发错, 破损, 拒收, 催一下).
+  - what happened to one parcel (还没收到, 没显示物流, 少发, 发错, 破损, 拒收), when it comes
+    (什么时候能到), or what to do with it (催一下, 帮我取消, 麻烦你退一下款).
 When the reading is unsure, such a message goes to the order route: the bot asks which order.
 """
 
@@ -33,6 +34,10 @@ PATTERNS = (
     re.compile(r"(?:没|未|还没|没有|一直没|怎么没|咋没|还不)(?:有)?(?:收到|到货|到|发货|发|送到|送|派送|显示|更新|退|到账|动)"),
     re.compile(r"少(?:了|发|给|寄|一)|漏发|发错|错发|缺(?:了|件|少)|破损|碎了|拒收|签收了.{0,6}没"),
     re.compile(r"催(?:一下|下|单|发货|件)|尽快(?:发|配送|送|安排)|加急|快点(?:发|送)"),
+    # when one parcel comes: 什么时候能到, 几号送达
+    re.compile(r"(?:什么时候|啥时候|几号|哪天|多久)(?:能|可以|会|才|呢)?(?:到|送到|送达|到货|送货|送|发货|发)"),
+    # asking for something to be done to it: 麻烦你退一下款, 帮我取消
+    re.compile(r"(?:帮我|给我|麻烦你?|帮忙)(?:把|给)?.{0,2}(?:退|取消|改|修改|换|查|催|处理|安排|备注)"),
 )
 # a long number alone is an order or waybill number; the digits of a product link are not
 NUMBER = re.compile(r"\d{10,}")

@@ -15,6 +15,8 @@ from customer_text.own_order import about_own_order, own_order_signs
     "物流三天没更新了",               # what happened to the parcel
     "收到少发了一个",
     "麻烦帮我催一下",
+    "几号能送到啊",                   # when one parcel comes
+    "不好意思，麻烦你把款退了吧",       # something to be done to it
     "２０２６１１２２３３４４５５６６ 什么时候发",  # a full-width order number
 ])
 def test_messages_about_one_order(text: str) -> None:
@@ -27,6 +29,7 @@ def test_messages_about_one_order(text: str) -> None:
     "坏了可以换新吗",                 # a hypothetical, not a parcel
     "https://item.yunduo.example.com/8987090061.html",  # a product link's digits are not an order number
     "在吗",
+    "麻烦你了，谢谢",                 # thanks, nothing to do
 ])
 def test_messages_not_about_one_order(text: str) -> None:
     assert not about_own_order(text), own_order_signs(text)
