@@ -286,10 +286,13 @@ def labelled_messages(
     return result
 
 
-def worksheet(held_out: bool, count: int, sessions: Optional[Dict[str, Session]] = None) -> Iterator[str]:
-    """Lines for a person labelling: each selected turn with the session up to it (printed, never stored)."""
+def worksheet(
+    held_out: bool, count: int, sessions: Optional[Dict[str, Session]] = None, start: int = 0,
+) -> Iterator[str]:
+    """Lines for a person labelling: each selected turn with the session up to it (printed, never stored),
+    for `count` sessions of that side from the `start`-th in order."""
     sessions = sessions if sessions is not None else load_sessions()
-    for session in sessions_in_order(sessions, held_out)[:count]:
+    for session in sessions_in_order(sessions, held_out)[start: start + count]:
         for index in selected_turns(session):
             yield f"## session: {session.id[:12]}  turn: {index}"
             for i, turn in enumerate(session.turns[: index + 1]):
