@@ -106,6 +106,10 @@ class GatewayObserver:
                 if login.status != 200:
                     raise RuntimeError(f"the observing agent could not log in at {self.base} (HTTP {login.status})")
                 console = await agent.ws_connect(f"{self.base}/console/socket")  # keeps an agent online
+                # read what the console is sent, so that its heartbeat is answered and the agent stays
+                # online however long the run (an unread socket is dropped and escalations turn into
+                # requests to leave a message)
+                drain = asyncio.create_task(self._drain(console))
             gate = asyncio.Semaphore(concurrency)
 
             async def one(messages: Sequence[str]) -> Observation:
@@ -122,7 +126,13 @@ class GatewayObserver:
                 return list(await asyncio.gather(*(one(m) for m in conversations)))
             finally:
                 if console is not None:
+                    drain.cancel()
                     await console.close()
+
+    @staticmethod
+    async def _drain(console: Any) -> None:
+        async for _ in console:
+            pass
 
     async def observe(self, http: aiohttp.ClientSession, messages: Sequence[str]) -> Observation:
         """One new conversation: every message but the last is context (a handoff it opens is cancelled)."""
