@@ -28,12 +28,13 @@ PATTERNS = (
     re.compile(_POINT + r"(?:订单|单子|单|快递|包裹)"),
     # 我昨天拍的, 我刚买了, 我下单的
     re.compile(_OWNER + _WHEN + _BOUGHT + r"(?:的|了)"),
+    re.compile(_OWNER + _WHEN + r"(?:下的单|下了单|拍下)"),
     # numbers given for one order or parcel
     re.compile(r"订单号|订单编号|服务单|售后单|退款单|快递单号|运单号|物流单号"),
     # what happened to one parcel
     re.compile(r"(?:没|未|还没|没有|一直没|怎么没|咋没|还不)(?:有)?(?:收到|到货|到|发货|发|送到|送|派送|显示|更新|退|到账|动)"),
     re.compile(r"少(?:了|发|给|寄|一)|漏发|发错|错发|缺(?:了|件|少)|破损|碎了|拒收|签收了.{0,6}没"),
-    re.compile(r"催(?:一下|下|单|发货|件)|尽快(?:发|配送|送|安排)|加急|快点(?:发|送)"),
+    re.compile(r"催(?:一下|下|单|发货|件)|(?:尽快|抓紧|赶紧)(?:给)?(?:发|配送|送|安排)|加急|快点(?:给)?(?:发|送)"),
     # when one parcel comes: 什么时候能到, 几号送达
     re.compile(r"(?:什么时候|啥时候|几号|哪天|多久)(?:能|可以|会|才|呢)?(?:到|送到|送达|到货|送货|送|发货|发)"),
     # asking for something to be done to it: 麻烦你退一下款, 帮我取消

@@ -15,6 +15,7 @@ from customer_text.own_order import about_own_order, own_order_signs
     "物流三天没更新了",               # what happened to the parcel
     "收到少发了一个",
     "麻烦帮我催一下",
+    "我刚下的单 抓紧给发过来吧",
     "几号能送到啊",                   # when one parcel comes
     "不好意思，麻烦你把款退了吧",       # something to be done to it
     "２０２６１１２２３３４４５５６６ 什么时候发",  # a full-width order number
