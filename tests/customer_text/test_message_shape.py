@@ -69,12 +69,19 @@ def test_other_numbers_are_not_order_numbers():
 
 @pytest.mark.parametrize(
     "text, topic", [("配送咨询", "shipping"), ("订单业务咨询", "order"), ("返修退换货咨询", "returns"),
-                    ("商品信息咨询", "product"), ("请选择咨询订单", None), ("发票问题", "invoice")],
+                    ("商品信息咨询", "product"), ("请选择咨询订单", None), ("发票问题", "invoice"),
+                    ("会员权益咨询", "membership"), ("意见与建议反馈", "shop")],
 )
 def test_a_chat_page_text_alone_is_read_as_the_page(text, topic):
     shape = read_message(text)
     assert shape.kind == "page"
     assert shape.topic == topic
+
+
+def test_a_menu_label_after_a_question_is_set_aside_too():
+    text = "请问积分怎么换优惠券? 意见与建议反馈"
+    shape = read_message(text)
+    assert shape.kind == "text" and shape.core_text(text) == "请问积分怎么换优惠券?"
 
 
 def test_a_question_after_a_menu_label_is_classified_without_it():
