@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu_components.open_set_gate import SET_BY
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,8 +105,9 @@ def predicted_label(parse: Dict[str, Any]) -> str:
 
 
 def classifier_label(parse: Dict[str, Any]) -> str:
-    """The classifier's own best label, before FallbackClassifier replaced it with `nlu_fallback`."""
+    """The classifier's own best label, before FallbackClassifier replaced it with `nlu_fallback` and
+    before the open-set gate routed it by the message's wording."""
     for item in parse.get("intent_ranking") or []:
-        if item.get("name") != "nlu_fallback":
+        if item.get("name") != "nlu_fallback" and not item.get(SET_BY):
             return item.get("intent_response_key") or item["name"]
     return predicted_label(parse)

@@ -36,6 +36,10 @@ from nlu_components.linear_intent_classifier import INTENT_SUPPORT
 from nlu_components.shop_tokenizer import SHOP_MESSAGE
 
 CARD_INTENT = "card"
+# the words that sent an unsure reading to the order route, in the parse; a ranking item the gate
+# added says so in SET_BY
+ROUTE_SIGNS = "route_signs"
+SET_BY = "set_by"
 FALLBACK_INTENT = "nlu_fallback"
 # readings the gate never questions: the shape or the customer's button already settled them
 SETTLED = (CARD_INTENT, FALLBACK_INTENT)
@@ -110,8 +114,9 @@ class OpenSetGate(GraphComponent):
         reading = {INTENT_NAME_KEY: self.own_order_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != self.own_order_intent]
         message.set(INTENT, reading, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [reading, *ranking], add_to_output=True)
-        message.set("own_order_signs", signs[:5], add_to_output=True)
+        # marked, so that measures of the classifier itself can skip what the gate decided
+        message.set(INTENT_RANKING_KEY, [{**reading, SET_BY: ROUTE_SIGNS}, *ranking], add_to_output=True)
+        message.set(ROUTE_SIGNS, signs[:5], add_to_output=True)
 
     def is_strict(self, label: str) -> bool:
         """Whether a reading with this label acts on the customer's behalf."""

@@ -63,7 +63,8 @@ OWN_ORDER = {"strict_threshold": 0.95, "own_order_labels": ["nlu_fallback", "inf
 def test_an_unsure_reading_about_one_order_goes_to_the_order_route():
     message = gate(**OWN_ORDER).process([reading("faq/shipping_coverage", 0.77, text=ABOUT_AN_ORDER)])[0]
     assert message.get("intent")["name"] == "order_problem"
-    assert "这个订单" in message.get("own_order_signs")
+    assert "这个订单" in message.get("route_signs")
+    assert message.get("intent_ranking")[0]["set_by"] == "route_signs"
     # the classifier's own ranking stays behind it
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["order_problem", "nlu_fallback"]
 
