@@ -16,7 +16,7 @@ from evaluation.rasa_nlu import classifier_label, parse_all, train_nlu
 from evaluation.real_messages import LabelledMessage, load_sets
 from evaluation.real_readings import calibration_table, reading_is_right
 from evaluation.split import Example, split_project_data
-from nlu_components.open_set_gate import OpenSetGate
+from nlu_components.open_set_gate import SET_BY, OpenSetGate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,8 @@ class Case:
 
 
 def _top_two(parse: Dict[str, Any]) -> List[float]:
-    ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+    # the classifier's own readings: not the FallbackClassifier's, not one the gate routed by wording
+    ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback" and not r.get(SET_BY)]
     confidences = [r["confidence"] for r in ranking[:2]]
     return confidences + [0.0] * (2 - len(confidences))
 

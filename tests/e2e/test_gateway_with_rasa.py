@@ -87,3 +87,13 @@ async def test_with_the_action_server_down_the_customer_is_told_and_it_recovers(
         await ws.send_json({"type": "message", "client_id": "a2", "text": entry.paraphrases[1]})
         frames = await receive_until(ws, is_bot_message, timeout=30)
         assert frames[-1]["text"] == entry.answer
+
+
+@pytest.mark.parametrize("text", ["你好，这个订单能麻烦尽快配送吗", "我昨天拍的到现在还没发货 抓紧给发吧"])
+async def test_a_message_about_one_order_gets_asked_which_order(stack, text):
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await open_socket(session, stack)
+        await ws.send_json({"type": "message", "client_id": "o1", "text": text})
+        frames = await receive_until(ws, is_bot_message, timeout=30)
+        assert "哪个订单" in frames[-1]["text"]
+        assert not any("您是想问" in (f.get("text") or "") for f in frames if is_bot_message(f))
