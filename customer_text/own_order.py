@@ -1,6 +1,6 @@
 """Signs that a message is about the customer's own order, not a general policy question.
 
-"这个订单能尽快配送吗", "我昨天拍的怎么还没发货", "少发了一件": each needs one order looked at, and
+"这单能早点发吗", "我昨天拍的怎么还没发货", "少发了一件": each needs one order looked at, and
 a policy answer or three "您是想问" buttons do not help. The signs are kinds of wording:
   - a possessive or pointing word before an order word (我的订单, 这单, 我买的, 我的快递);
   - a number the shop or courier gave (订单号, 服务单, 运单号, a pasted order number);

@@ -15,9 +15,9 @@ readings too far from anything their label was trained on.
    then asks instead of answering). The values are measured on in-domain and real messages by
    `python -m bench.shop_nlu`.
 3. An unsure reading or a plain statement (`own_order_labels`) of a message about the customer's own
-   order ("这个订单能尽快配送吗", "我昨天拍的还没发货", customer_text/own_order.py) reads as
+   order ("这单能早点发吗", "我昨天拍的还没发货", customer_text/own_order.py) reads as
    `own_order_intent`: the bot asks which order instead of offering unrelated entries. Confident
-   knowledge-base readings keep their answer ("我这个订单的发票抬头可以改吗" is a policy question).
+   knowledge-base readings keep their answer ("这个订单的发票能换抬头吗" is a policy question).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ async def test_with_the_action_server_down_the_customer_is_told_and_it_recovers(
         assert frames[-1]["text"] == entry.answer
 
 
-@pytest.mark.parametrize("text", ["你好，这个订单能麻烦尽快配送吗", "我昨天拍的到现在还没发货 抓紧给发吧"])
+@pytest.mark.parametrize("text", ["这个订单麻烦帮忙早点安排发货", "我前天拍的到现在还没发货 赶紧给发吧"])
 async def test_a_message_about_one_order_gets_asked_which_order(stack, text):
     async with aiohttp.ClientSession() as session:
         ws, _ = await open_socket(session, stack)

@@ -56,14 +56,14 @@ def test_the_fallback_keeps_the_classifier_ranking_for_the_clarification():
     assert ranking[0]["name"] == "nlu_fallback" and ranking[1]["intent_response_key"] == "faq/order_status"
 
 
-ABOUT_AN_ORDER = "你好，这个订单能麻烦尽快配送吗"
+ABOUT_AN_ORDER = "亲 这单能不能今天就给我发出去"
 OWN_ORDER = {"strict_threshold": 0.95, "own_order_labels": ["nlu_fallback", "inform"]}
 
 
 def test_an_unsure_reading_about_one_order_goes_to_the_order_route():
     message = gate(**OWN_ORDER).process([reading("faq/shipping_coverage", 0.77, text=ABOUT_AN_ORDER)])[0]
     assert message.get("intent")["name"] == "order_problem"
-    assert "这个订单" in message.get("route_signs")
+    assert "这单" in message.get("route_signs")
     assert message.get("intent_ranking")[0]["set_by"] == "route_signs"
     # the classifier's own ranking stays behind it
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["order_problem", "nlu_fallback"]
@@ -76,7 +76,7 @@ def test_a_statement_about_one_order_goes_to_the_order_route_chit_chat_does_not(
 
 
 def test_a_confident_answer_about_an_order_keeps_its_answer():
-    text = "你好，请问我这个订单的发票抬头可以更改吗"
+    text = "这个订单开的发票能换成公司抬头吗"
     assert intent_after(reading("faq/invoice_change_title", 0.99, text=text), **OWN_ORDER) == "faq"
 
 
