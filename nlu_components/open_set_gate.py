@@ -15,7 +15,8 @@ readings too far from anything their label was trained on.
    then asks instead of answering). The values are measured on in-domain and real messages by
    `python -m bench.shop_nlu`.
 3. An unsure reading or a plain statement (`own_order_labels`) of a message about the customer's own
-   order ("这单能早点发吗", "我昨天拍的还没发货", customer_text/own_order.py) reads as
+   order ("这单能早点发吗", "我昨天拍的还没发货", customer_text/own_order.py, or an order number
+   the message's shape found) reads as
    `own_order_intent`: the bot asks which order instead of offering unrelated entries. Confident
    knowledge-base readings keep their answer ("这个订单的发票能换抬头吗" is a policy question).
 """
@@ -108,7 +109,8 @@ class OpenSetGate(GraphComponent):
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if intent not in self.own_order_labels:
             return
-        signs = own_order_signs(message.get("text") or "")
+        number = (message.get(SHOP_MESSAGE) or {}).get("order_number")
+        signs = own_order_signs(message.get("text") or "") + ([str(number)] if number else [])
         if not signs:
             return
         reading = {INTENT_NAME_KEY: self.own_order_intent, PREDICTED_CONFIDENCE_KEY: 1.0}

@@ -84,3 +84,14 @@ def test_the_order_route_is_off_by_default():
     assert intent_after(reading("faq/shipping_coverage", 0.77, text=ABOUT_AN_ORDER), strict_threshold=0.95) == (
         "nlu_fallback"
     )
+
+
+def test_an_order_number_the_shape_found_is_a_sign_a_phone_number_is_not():
+    message = reading("faq/shipping_coverage", 0.6, text="2026061812345678 怎么样了")
+    message.set("shop_message", {"kind": "text", "order_number": "2026061812345678"})
+    routed = gate(**OWN_ORDER).process([message])[0]
+    assert routed.get("intent")["name"] == "order_problem"
+    assert routed.get("route_signs") == ["2026061812345678"]
+    assert intent_after(reading("faq/shipping_coverage", 0.6, text="13800138000 怎么样了"), **OWN_ORDER) == (
+        "nlu_fallback"
+    )

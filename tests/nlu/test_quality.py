@@ -40,11 +40,16 @@ def test_held_out_texts_never_appear_in_training(held_out_run):
     assert len({e.label for e in split.paraphrases}) >= 120
 
 
+def scored(examples, parses):
+    """The classifier's scores on held-out examples, and a line saying them for a failing assertion."""
+    scores = score([e.label for e in examples], [classifier_label(parses[e.text]) for e in examples])
+    return scores, f"accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}, worst {scores.worst[:5]}"
+
+
 @pytest.mark.slow
 def test_intent_accuracy_and_macro_f1_on_the_paraphrase_split(held_out_run):
     split, parses = held_out_run
-    scores = score([e.label for e in split.paraphrases], [classifier_label(parses[e.text]) for e in split.paraphrases])
-    report = f"accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}, worst {scores.worst[:5]}"
+    scores, report = scored(split.paraphrases, parses)
     assert scores.accuracy >= 0.90, report
     assert scores.macro_f1 >= 0.88, report
 
@@ -52,7 +57,6 @@ def test_intent_accuracy_and_macro_f1_on_the_paraphrase_split(held_out_run):
 @pytest.mark.slow
 def test_intent_accuracy_on_the_real_style_split(held_out_run):
     split, parses = held_out_run
-    scores = score([e.label for e in split.real_style], [classifier_label(parses[e.text]) for e in split.real_style])
-    report = f"accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}, worst {scores.worst[:5]}"
+    scores, report = scored(split.real_style, parses)
     # terse, typo-laden examples of 140 labels: well above chance, below the paraphrases
     assert scores.accuracy >= 0.75, report
