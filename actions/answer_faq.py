@@ -20,7 +20,7 @@ from actions.conversation import (
 )
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import KnowledgeAccess, knowledge_access
-from bot.settings import settings
+from core.settings import settings
 from handoff.escalation import rules
 from knowledge.entry import FaqEntry
 

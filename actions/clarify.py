@@ -26,7 +26,7 @@ from actions.conversation import (
 )
 from actions.escalate import escalation_for_failure, hand_over
 from actions.knowledge_access import knowledge_access
-from bot.settings import settings
+from core.settings import settings
 
 # reciprocal-rank fusion constant: how much a lower rank still counts
 RRF_K = 10

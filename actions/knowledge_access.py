@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.settings import project_path, settings
+from core.settings import project_path, settings
 from knowledge import KnowledgeBase, load_knowledge_base
 from knowledge.search import KnowledgeSearch
 

@@ -85,16 +85,24 @@ class EventLog:
 
     def write(self, event: Event) -> None:
         """Stores the event with its text masked."""
-        if event.kind not in KINDS:
-            raise ValueError(f"unknown event kind {event.kind!r}; expected one of {KINDS}")
-        row = event.row()
-        if row["text"]:
-            row["text"] = mask(row["text"])
-        if row["at"].tzinfo is None:
-            row["at"] = row["at"].replace(tzinfo=timezone.utc)
-        row["at"] = row["at"].astimezone(timezone.utc)
-        with self.engine.begin() as connection:
-            connection.execute(insert(events).values(**row))
+        self.write_many([event])
+
+    def write_many(self, batch: List[Event]) -> None:
+        """Stores several events, texts masked, in one transaction (all or none)."""
+        rows = []
+        for event in batch:
+            if event.kind not in KINDS:
+                raise ValueError(f"unknown event kind {event.kind!r}; expected one of {KINDS}")
+            row = event.row()
+            if row["text"]:
+                row["text"] = mask(row["text"])
+            if row["at"].tzinfo is None:
+                row["at"] = row["at"].replace(tzinfo=timezone.utc)
+            row["at"] = row["at"].astimezone(timezone.utc)
+            rows.append(row)
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(insert(events), rows)
 
     def between(self, start: datetime, end: datetime) -> List[Event]:
         """Events with start <= at < end, oldest first."""

@@ -35,7 +35,7 @@ def period_events(engine: Engine, start: date, end: date, settings: CostSettings
 
 def knowledge_labels() -> Tuple[Dict[str, str], Dict[str, str]]:
     """(key -> question, key -> category) from the knowledge base, for readable reports."""
-    from bot.settings import project_path, settings
+    from core.settings import project_path, settings
     from knowledge import load_knowledge_base
 
     kb = load_knowledge_base(project_path(settings()["knowledge_base"]["path"]))
@@ -90,8 +90,8 @@ def render(table: List[Dict[str, Any]], by: str, fmt: str, totals: Dict[str, Any
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.database import create_database_engine, database_url, upgrade_schema
-    from bot.settings import settings
+    from core.db import create_database_engine, database_url, upgrade_schema
+    from core.settings import settings
 
     parser = argparse.ArgumentParser(prog="python -m analytics.report", description=__doc__.splitlines()[0])
     parser.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: 6 days before --to)")

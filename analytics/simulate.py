@@ -313,8 +313,8 @@ async def run(base: str, conversations: List[Dict[str, Any]], username: str, pas
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.database import create_database_engine, database_url, upgrade_schema
-    from bot.settings import project_path, settings
+    from core.db import create_database_engine, database_url, upgrade_schema
+    from core.settings import project_path, settings
 
     config = settings()
     gateway = config["gateway"]

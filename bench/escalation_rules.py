@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.settings import PROJECT_ROOT, project_path, settings
+from core.settings import PROJECT_ROOT, project_path, settings
 from evaluation.rasa_nlu import parse_all
 from evaluation.real_messages import (
     DEV_ESCALATION_LABELS,

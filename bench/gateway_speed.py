@@ -27,7 +27,7 @@ import aiohttp
 
 from bench.server_speed import peak_memory_mb, percentile
 from bot.run import build_services, wait_until_ready
-from bot.settings import load_settings, project_path
+from core.settings import load_settings, project_path
 from knowledge import load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent

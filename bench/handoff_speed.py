@@ -33,9 +33,9 @@ import aiohttp
 from sqlalchemy import create_engine, text
 
 from bench.server_speed import percentile
-from bot.database import create_database_engine, upgrade_schema
 from bot.gateway.store import ConversationStore
 from bot.run import Service, wait_until_ready
+from core.db import create_database_engine, upgrade_schema
 from handoff.accounts import AgentDirectory
 from handoff.queue import TicketQueue
 

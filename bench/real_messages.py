@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence
 
 from tqdm import tqdm
 
-from bot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from evaluation.behaviour_score import BehaviourReport, format_report, outcome, report
 from evaluation.gateway_observer import Observation, observe_stack
 from evaluation.live_stack import running_stack

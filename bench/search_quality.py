@@ -15,7 +15,7 @@ from typing import Any, Dict
 
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.settings import project_path, settings
+from core.settings import project_path, settings
 from knowledge import load_knowledge_base
 from knowledge.search import KnowledgeSearch
 

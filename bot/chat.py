@@ -12,7 +12,7 @@ import urllib.request
 import uuid
 from typing import Any, Dict, List
 
-from bot.settings import settings
+from core.settings import settings
 
 
 def send(url: str, sender: str, message: str) -> List[Dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from bot.settings import PROJECT_ROOT, load_settings, project_path
+from core.settings import PROJECT_ROOT, load_settings, project_path
 
 STARTUP_TIMEOUT_SECONDS = 180
 
@@ -84,7 +84,8 @@ def build_services(
         Service(
             "Rasa server",
             [
-                rasa_bin, "run", "--enable-api",
+                # `rasa run` with action responses checked by a validator built once (bot/rasa_server.py)
+                sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
                 "--model", str(model or project_path(rasa["model"])),
                 "--endpoints", str(endpoints),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional
 
 from bot.run import Service, build_services, wait_until_ready
-from bot.settings import PROJECT_ROOT, load_settings
+from core.settings import PROJECT_ROOT, load_settings
 
 STARTUP_SECONDS = 240
 

@@ -21,7 +21,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.settings import project_path, settings
+from core.settings import project_path, settings
 from knowledge import load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot.settings import settings
+from core.settings import settings
 from evaluation.behaviour_score import outcome
 from evaluation.gateway_observer import Observation
 from evaluation.real_messages import LabelledMessage

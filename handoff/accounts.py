@@ -179,7 +179,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """The accounts command line."""
-    from bot.database import create_database_engine, database_url, upgrade_schema
+    from core.db import create_database_engine, database_url, upgrade_schema
 
     parser = argparse.ArgumentParser(prog="python -m handoff.accounts", description="Agent console accounts")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
-from bot.settings import project_path, settings
+from core.settings import project_path, settings
 from knowledge.text import jieba_tokenizer, normalize
 
 NEGATIONS = (

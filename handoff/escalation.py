@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
-from bot.settings import SettingsError, project_path
+from core.settings import SettingsError, project_path
 from handoff.customer_words import doubted, find_phrase, negated
 from handoff.customer_words import tokens as customer_tokens
 from handoff.person_request import asks_for_person
@@ -225,6 +225,6 @@ def _load_lexicon(path: Path) -> Dict[str, List[str]]:
 @lru_cache(maxsize=1)
 def rules() -> Rules:
     """The process-wide rules from settings.yml."""
-    from bot.settings import settings
+    from core.settings import settings
 
     return Rules.from_settings(settings().get("escalation") or {})

@@ -18,7 +18,7 @@ from uuid import uuid4
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
-from bot.database import write_transaction
+from core.db import write_transaction
 from handoff.schema import (
     ABANDONED,
     ASSIGNED,

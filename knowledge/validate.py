@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.settings import PROJECT_ROOT, project_path, settings
+from core.settings import PROJECT_ROOT, project_path, settings
 from knowledge.coverage import check_coverage
 from knowledge.errors import KnowledgeBaseError
 from knowledge.loader import load_knowledge_base

@@ -15,7 +15,7 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from bot.database import database_url
+    from core.db import database_url
 
     engine = create_engine(database_url())
     with engine.begin() as connection:

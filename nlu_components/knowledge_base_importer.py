@@ -16,7 +16,7 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.settings import project_path, settings
+from core.settings import project_path, settings
 from knowledge import load_knowledge_base
 from knowledge.entry import KnowledgeBase
 

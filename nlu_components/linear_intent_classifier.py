@@ -87,6 +87,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             # how many entries `intent_ranking` reports
             "ranking_length": 10,
             "random_state": 42,
+            # report `intent_support` (similarity to the nearest training examples) for the
+            # open-set gate's `min_support`; a sparse product with every example per message
+            "support": True,
         }
 
     def __init__(
@@ -283,7 +286,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 add_to_output=True,
             )
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            message.set(INTENT_SUPPORT, self._support(features[row], int(order[0])), add_to_output=True)
+            if self.config["support"]:
+                message.set(INTENT_SUPPORT, self._support(features[row], int(order[0])), add_to_output=True)
             self._set_response_selector(message, ranking)
         return messages
 

@@ -30,7 +30,6 @@ from aiohttp import web
 
 from analytics.events import EventLog
 from analytics.metrics import CostSettings
-from bot.database import create_database_engine
 from bot.gateway import console_api, customer_http, dashboard_api
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
@@ -43,6 +42,7 @@ from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
+from core.db import create_database_engine
 from handoff.accounts import AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.escalation import Rules

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from bot.database import absolute_sqlite_url
-from bot.settings import SettingsError, settings
+from core.db import absolute_sqlite_url
+from core.settings import SettingsError, settings
 
 
 @dataclass(frozen=True)

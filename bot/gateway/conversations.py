@@ -67,11 +67,12 @@ class ChatService:
 
     async def receive(self, session_id: str, message: CustomerMessage) -> Message:
         """Stores a customer message (once per client id) and asks the bot to answer it."""
-        existing = await self.hub.find_customer_message(session_id, message.client_id)
-        if existing:
-            return existing
         allowed, wait = self.limiter.check(session_id)
         if not allowed:
+            # a message re-sent after a dropped connection is acknowledged, never refused
+            existing = await self.hub.find_customer_message(session_id, message.client_id)
+            if existing:
+                return existing
             raise ProtocolError("rate_limited", message.client_id, seconds=wait)
         shop_metadata = await self._metadata(session_id, message)
         payload = await self._offered(session_id, message.payload)

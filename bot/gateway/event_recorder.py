@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from analytics.events import Event, EventLog, masked_entities
 from bot.gateway.hub import ConversationHub
@@ -25,10 +25,51 @@ class EventRecorder:
         self.log = log
         # its own writer thread: masking and logging never hold up the next customer message's reads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
+        # events waiting for the writer; under load they go in one transaction together
+        self._pending: List[Tuple[Event, asyncio.Future]] = []
+        self._writing = False
 
     def close(self) -> None:
         """Waits for pending log writes."""
         self._executor.shutdown(wait=True)
+
+    async def _write(self, event: Event) -> None:
+        """Returns once the event is stored (or raises why not)."""
+        stored = asyncio.get_running_loop().create_future()
+        self._pending.append((event, stored))
+        if not self._writing:
+            self._writing = True
+            asyncio.ensure_future(self._write_pending())
+        await stored
+
+    async def _write_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await loop.run_in_executor(self._executor, self.log.write_many, [event for event, _ in batch])
+                    outcomes: List[Optional[BaseException]] = [None] * len(batch)
+                except Exception as error:  # noqa: BLE001 - one bad event must not lose the others
+                    outcomes = [error] if len(batch) == 1 else [
+                        await self._write_alone(event) for event, _ in batch
+                    ]
+                for (_, stored), outcome in zip(batch, outcomes, strict=False):
+                    if stored.done():
+                        continue
+                    if outcome is None:
+                        stored.set_result(None)
+                    else:
+                        stored.set_exception(outcome)
+        finally:
+            self._writing = False
+
+    async def _write_alone(self, event: Event) -> Optional[BaseException]:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.log.write, event)
+        except Exception as error:  # noqa: BLE001 - handed to the caller waiting for this event
+            return error
+        return None
 
     async def record(self, conversation_id: str, kind: str, **fields: Any) -> None:
         """Logs one event; the customer id is looked up only when the caller does not know it."""
@@ -36,8 +77,7 @@ class EventRecorder:
             if "customer_id" not in fields:
                 metadata = await self.hub.shop_metadata(conversation_id) or {}
                 fields["customer_id"] = metadata.get("customer_id")
-            event = Event(conversation_id, kind, **fields)
-            await asyncio.get_running_loop().run_in_executor(self._executor, self.log.write, event)
+            await self._write(Event(conversation_id, kind, **fields))
         except Exception:  # noqa: BLE001 - analytics must never break a conversation
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 

@@ -9,6 +9,7 @@ so SQL never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +18,9 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
 from bot.gateway.store import ConversationStore, Message
 
 T = TypeVar("T")
+
+# conversations whose shop metadata stays in memory (a few hundred bytes each)
+METADATA_CACHE_SIZE = 10000
 
 
 @dataclass
@@ -43,6 +47,16 @@ class ConversationHub:
         workers = 1 if store.engine.dialect.name == "sqlite" else 8
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversation-store")
         self._live: Dict[str, LiveState] = {}
+        # each conversation's shop metadata, read on every message: kept for the most recent
+        # conversations; only this conversation's own hello and messages change it
+        self._metadata: OrderedDict[str, Dict[str, str]] = OrderedDict()
+
+    def _remember(self, conversation_id: str, metadata: Dict[str, str]) -> Dict[str, str]:
+        self._metadata[conversation_id] = metadata
+        self._metadata.move_to_end(conversation_id)
+        while len(self._metadata) > METADATA_CACHE_SIZE:
+            self._metadata.popitem(last=False)
+        return dict(metadata)
 
     async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Runs blocking SQL (or other blocking work) in the store's worker thread."""
@@ -62,15 +76,22 @@ class ConversationHub:
 
     async def start_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation; returns its id."""
-        return await self.run_blocking(self.store.create_conversation, shop_metadata)
+        conversation_id = await self.run_blocking(self.store.create_conversation, shop_metadata)
+        self._remember(conversation_id, dict(shop_metadata))
+        return conversation_id
 
     async def shop_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
         """The conversation's shop metadata, or None if it does not exist."""
-        return await self.run_blocking(self.store.conversation_metadata, conversation_id)
+        cached = self._metadata.get(conversation_id)
+        if cached is not None:
+            return dict(cached)
+        found = await self.run_blocking(self.store.conversation_metadata, conversation_id)
+        return None if found is None else self._remember(conversation_id, found)
 
     async def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
         """Merges newer metadata into the conversation's."""
-        return await self.run_blocking(self.store.update_metadata, conversation_id, shop_metadata)
+        merged = await self.run_blocking(self.store.update_metadata, conversation_id, shop_metadata)
+        return self._remember(conversation_id, merged)
 
     async def history(self, conversation_id: str, after_seq: int = 0) -> List[Message]:
         """Stored messages after `after_seq`."""

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.database import upgrade_schema, write_transaction
+from core.db import upgrade_schema, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 
@@ -186,10 +186,6 @@ class ConversationStore:
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}; expected one of {SENDERS}")
         for _attempt in range(5):
-            if client_id:
-                existing = self.by_client_id(conversation_id, client_id)
-                if existing:
-                    return existing, True
             try:
                 with write_transaction(self.engine) as connection:
                     last = connection.execute(
@@ -214,7 +210,12 @@ class ConversationStore:
                     )
                 return Message(**values), False
             except IntegrityError:
-                # another writer took this seq (or this client_id) first: read again and retry
+                # this client id is stored already (a re-sent message), or another writer took this
+                # seq first: the unique constraints decide, so the common case needs no read beforehand
+                if client_id:
+                    existing = self.by_client_id(conversation_id, client_id)
+                    if existing:
+                        return existing, True
                 continue
         raise RuntimeError(f"could not store a message in conversation {conversation_id} after 5 attempts")
 

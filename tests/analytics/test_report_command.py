@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from analytics.events import Event, EventLog
-from bot.database import create_database_engine, upgrade_schema
+from core.db import create_database_engine, upgrade_schema
 from tests.conftest import ROOT
 
 DAY = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 on 2026-11-20 in Shanghai

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from bot.database import create_database_engine
 from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import ProtocolError, clean_metadata, clean_text
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
+from core.db import create_database_engine
 
 
 @pytest.fixture

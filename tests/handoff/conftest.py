@@ -12,7 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.database import create_database_engine, upgrade_schema
+from core.db import create_database_engine, upgrade_schema
 
 
 def postgres_url() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import load_settings
+from core.settings import load_settings
 from handoff.escalation import Rules, Turn
 from handoff.person_request import asks_for_person
 

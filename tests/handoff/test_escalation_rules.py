@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 from handoff.escalation import BOT_SIDE_RULES, GATEWAY_SIDE_RULES, Rules, Turn
 
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from bot.database import create_database_engine
 from bot.gateway.store import ConversationStore
+from core.db import create_database_engine
 from handoff.accounts import AgentDirectory
 from handoff.queue import TicketError, TicketQueue
 from handoff.schema import agents
@@ -182,7 +182,7 @@ def test_migrations_build_the_schema_from_nothing_and_can_go_down_and_up_again(d
     from alembic.config import Config
     from sqlalchemy import inspect
 
-    from bot.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
 
     engine = create_database_engine(database_url)
     expected = {"conversations", "messages", "agents", "agent_sessions", "tickets", "alembic_version"}
@@ -201,7 +201,7 @@ def test_migrations_build_the_schema_from_nothing_and_can_go_down_and_up_again(d
 
 
 def test_database_url_selects_the_database(monkeypatch):
-    from bot.settings import load_settings
+    from core.settings import load_settings
 
     assert load_settings(environ={"DATABASE_URL": "postgresql://x@h/db"})["database"]["url"] == "postgresql://x@h/db"
     both = {"DATABASE_URL": "postgresql://x@h/db", "SHOP_DATABASE_URL": "sqlite:///other.db"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.settings import settings
+from core.settings import settings
 from knowledge import load_knowledge_base
 from knowledge.coverage import check_coverage
 

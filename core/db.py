@@ -12,8 +12,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
-from bot.settings import PROJECT_ROOT, project_path, settings
+from core.settings import PROJECT_ROOT, project_path, settings
 
 
 def database_url() -> str:
@@ -36,8 +37,13 @@ def create_database_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
-        # 30 s busy timeout: concurrent writers (agents taking tickets) wait instead of failing
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, future=True)
+        # 30 s busy timeout: concurrent writers (agents taking tickets) wait instead of failing.
+        # SQLAlchemy 1.4 opens a new SQLite file connection (and runs the pragmas below) for every
+        # transaction unless told to pool them; pooled, a turn reuses the worker thread's connection
+        pooling = {} if ":memory:" in url else {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, future=True, **pooling
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # noqa: ANN001 - SQLAlchemy event signature
