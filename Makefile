@@ -27,7 +27,7 @@ help:
 	@echo "make validate  check the knowledge base and the Rasa training data"
 	@echo "make browser   install Debian's chromium and a CJK font for the browser tests (make test does)"
 	@echo "make bench     measure NLU quality, server and gateway speed (figures to stdout)"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and import-linter's layer contracts (pyproject.toml)"
 
 install: $(STAMP)
 
@@ -81,6 +81,8 @@ bench: $(STAMP) $(MODEL)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	@# the layers and the no-circle rule of docs/architecture.md (contracts in pyproject.toml)
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf models/*.tar.gz .pytest_cache test-output

@@ -35,6 +35,9 @@ from handoff.escalation import GATEWAY_SIDE_RULES, Rules, Turn
 INTERVAL_SECONDS = 5.0
 JITTER = 0.2
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# leaf frames of a thread that waits: py-spy samples them, but they use no CPU
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "select (selectors.py", "serve (sanic/server/runners.py",
+               "wait (threading.py", "run_forever (asyncio/base_events.py")
 
 
 @dataclass
@@ -193,15 +196,16 @@ def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen:
 
 def top_functions(collapsed: Path, count: int = 15) -> List[str]:
     """The functions with the most samples on the stack (inclusive), from py-spy's collapsed stacks, as
-    share of all samples (py-spy samples busy threads only)."""
+    share of the busy samples (a worker thread waiting for work or a loop waiting in select is idle)."""
     inclusive: Dict[str, int] = {}
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
-        if not samples.isdigit():
+        frames = stack.split(";")
+        if not samples.isdigit() or any(frames[-1].startswith(idle) for idle in IDLE_LEAVES):
             continue
         total += int(samples)
-        for frame in set(stack.split(";")):
+        for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + int(samples)
     ranked = sorted(inclusive.items(), key=lambda item: -item[1])
     # the loop's and the threads' own frames are on every stack and say nothing

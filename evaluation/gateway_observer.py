@@ -79,7 +79,7 @@ def observe_stack(
     stack: RunningStack, conversations: Sequence[Sequence[str]], concurrency: int = 6, progress: Any = None,
 ) -> List[Observation]:
     """Runs the conversations through a running product, with the simulation agent online."""
-    from analytics.simulate import ensure_agent
+    from tools.simulate_day import ensure_agent
 
     username, password = ensure_agent(create_engine(stack.database_url))
     observer = GatewayObserver(stack.gateway_url, stack.database_url, {"username": username, "password": password})

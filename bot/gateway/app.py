@@ -28,17 +28,22 @@ from typing import Optional
 import aiohttp
 from aiohttp import web
 
+from analytics.dashboard_data import DashboardData
 from analytics.events import EventLog
 from analytics.metrics import CostSettings
-from bot.gateway import console_api, customer_http, dashboard_api
+from bot.gateway import customer_http
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
-from bot.gateway.console_socket import ConsoleHub
+from bot.gateway.console_api import create_console_app
+from bot.gateway.console_hub import ConsoleHub
 from bot.gateway.conversations import ChatService
 from bot.gateway.customer_socket import customer_socket
+from bot.gateway.dashboard_api import create_dashboard_app
 from bot.gateway.event_recorder import EventRecorder
 from bot.gateway.handoff_desk import HandoffDesk
 from bot.gateway.hub import ConversationHub
+from bot.gateway.keys import AGENTS, CONFIG, CONSOLES, DASHBOARD, DESK, HUB, KNOWLEDGE, RASA, RELAY, SERVICE
+from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
@@ -52,16 +57,6 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-CONFIG = web.AppKey("config", GatewayConfig)
-HUB = web.AppKey("hub", ConversationHub)
-SERVICE = web.AppKey("service", ChatService)
-RELAY = web.AppKey("relay", BotRelay)
-RASA = web.AppKey("rasa", RasaClient)
-DESK = web.AppKey("desk", HandoffDesk)
-CONSOLE = web.AppKey("console", ConsoleHub)
-KNOWLEDGE = web.AppKey("knowledge", console_api.LazyKnowledge)
-DASHBOARD = web.AppKey("dashboard", dashboard_api.DashboardData)
-
 
 async def demo_page(request: web.Request) -> web.FileResponse:
     """The demo shop page that embeds the widget."""
@@ -73,9 +68,14 @@ async def console_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "console.html")
 
 
+async def dashboard_page(request: web.Request) -> web.FileResponse:
+    """The supervisor dashboard (it logs in through the console API)."""
+    return web.FileResponse(STATIC_DIR / "dashboard.html")
+
+
 async def health(request: web.Request) -> web.Response:
     """{"gateway": "ok", "rasa": "up" | "down"}; 200 as long as the gateway itself serves."""
-    rasa_url = request.app[CONFIG].rasa_url
+    rasa_url = request.config_dict[CONFIG].rasa_url
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             async with session.get(rasa_url + "/") as response:
@@ -96,8 +96,9 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     limiter = RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
     handoff = config.handoff
     agent_timeout = float(handoff.get("agent_timeout_seconds", 120))
+    agents = AgentDirectory(engine, float(handoff.get("session_hours", 12)))
     desk = HandoffDesk(
-        hub, TicketQueue(engine), AgentDirectory(engine, float(handoff.get("session_hours", 12))),
+        hub, TicketQueue(engine), agents,
         Rules.from_settings(config.escalation), BusinessHours.from_settings(handoff),
         online_window_seconds=min(60.0, agent_timeout),
         default_handling_seconds=60 * float(handoff.get("default_handling_minutes", 8)),
@@ -112,9 +113,10 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[RASA] = rasa
     app[RELAY] = relay
     app[DESK] = desk
-    app[CONSOLE] = ConsoleHub(desk)
-    app[KNOWLEDGE] = console_api.LazyKnowledge()
-    app[DASHBOARD] = dashboard_api.DashboardData(hub, CostSettings.from_settings(config.analytics))
+    app[AGENTS] = agents
+    app[CONSOLES] = ConsoleHub(desk)
+    app[KNOWLEDGE] = LazyKnowledge()
+    app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
     app[SERVICE] = ChatService(hub, relay, desk, limiter, config.max_message_length)
 
     async def requeue_forever() -> None:
@@ -161,9 +163,10 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_get("/chat/api/events", customer_http.events)
     app.router.add_post("/chat/api/frames", customer_http.post_frame)
     app.router.add_route("OPTIONS", "/chat/api/{tail:.*}", customer_http.preflight)
+    # the pages first: a sub-app claims every path under its prefix
     app.router.add_get("/console", console_page)
-    app.router.add_get("/console/socket", app[CONSOLE].serve)
-    console_api.add_routes(app)
-    dashboard_api.add_routes(app, STATIC_DIR)
+    app.router.add_get("/dashboard", dashboard_page)
+    app.add_subapp("/console", create_console_app())
+    app.add_subapp("/dashboard", create_dashboard_app())
     app.router.add_static("/static/", STATIC_DIR)
     return app

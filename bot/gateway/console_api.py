@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from functools import wraps
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict
 
 from aiohttp import web
 
 from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised
+from bot.gateway.console_socket import console_socket
+from bot.gateway.handoff_desk import HandoffDesk
+from bot.gateway.keys import CONSOLES, DESK, KNOWLEDGE
 from handoff.accounts import Agent
 from handoff.queue import TicketError
 
@@ -52,10 +55,8 @@ async def _body(request: web.Request) -> Dict[str, Any]:
     return body
 
 
-def _desk(request: web.Request) -> Any:
-    from bot.gateway.app import DESK
-
-    return request.app[DESK]
+def _desk(request: web.Request) -> HandoffDesk:
+    return request.config_dict[DESK]
 
 
 async def login(request: web.Request) -> web.Response:
@@ -87,17 +88,13 @@ async def logout(request: web.Request, agent: Agent) -> web.Response:
 
 @logged_in
 async def me(request: web.Request, agent: Agent) -> web.Response:
-    from bot.gateway.app import CONSOLE
-
-    online = any(c.agent.id == agent.id for c in request.app[CONSOLE].connections)
+    online = any(c.agent.id == agent.id for c in request.config_dict[CONSOLES].connections)
     return _json(agent.to_json(online=online))
 
 
 @logged_in
 async def queue(request: web.Request, agent: Agent) -> web.Response:
-    from bot.gateway.app import CONSOLE
-
-    snapshot = await request.app[CONSOLE].snapshot(agent)
+    snapshot = await request.config_dict[CONSOLES].snapshot(agent)
     snapshot.pop("type")
     return _json(snapshot)
 
@@ -181,42 +178,29 @@ async def resolve(request: web.Request, agent: Agent) -> web.Response:
 @logged_in
 async def knowledge(request: web.Request, agent: Agent) -> web.Response:
     """The best knowledge-base entries for a query, for quick insertion into a reply."""
-    from bot.gateway.app import KNOWLEDGE
-
     query = request.query.get("q", "").strip()[:200]
     if not query:
         return _json({"results": []})
-    access = await request.app[KNOWLEDGE].get()
+    access = await request.config_dict[KNOWLEDGE].get()
     hits = await asyncio.get_running_loop().run_in_executor(None, access.search.search, query, 5, 0.05)
     return _json({"results": [
         {"key": hit.entry.key, "question": hit.entry.question, "answer": hit.entry.answer} for hit in hits
     ]})
 
 
-class LazyKnowledge:
-    """The knowledge base and its search index, built in a thread on first use (about a second)."""
-
-    def __init__(self) -> None:
-        self._task: Optional[asyncio.Future] = None
-
-    async def get(self) -> Any:
-        if self._task is None:
-            from actions.knowledge_access import build_knowledge_access
-
-            self._task = asyncio.get_running_loop().run_in_executor(None, build_knowledge_access)
-        return await self._task
-
-
-def add_routes(app: web.Application) -> None:
-    """The console API's routes."""
-    app.router.add_post("/console/api/login", login)
-    app.router.add_post("/console/api/logout", logout)
-    app.router.add_get("/console/api/me", me)
-    app.router.add_get("/console/api/queue", queue)
-    app.router.add_post("/console/api/tickets/next", take_next)
-    app.router.add_get("/console/api/tickets/{ticket_id}", get_ticket)
-    app.router.add_post("/console/api/tickets/{ticket_id}/take", take)
-    app.router.add_post("/console/api/tickets/{ticket_id}/messages", post_message)
-    app.router.add_post("/console/api/tickets/{ticket_id}/transfer", transfer)
-    app.router.add_post("/console/api/tickets/{ticket_id}/resolve", resolve)
-    app.router.add_get("/console/api/knowledge", knowledge)
+def create_console_app() -> web.Application:
+    """The console sub-app, mounted at /console: its JSON API and its live socket."""
+    app = web.Application()
+    app.router.add_get("/socket", console_socket)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/queue", queue)
+    app.router.add_post("/api/tickets/next", take_next)
+    app.router.add_get("/api/tickets/{ticket_id}", get_ticket)
+    app.router.add_post("/api/tickets/{ticket_id}/take", take)
+    app.router.add_post("/api/tickets/{ticket_id}/messages", post_message)
+    app.router.add_post("/api/tickets/{ticket_id}/transfer", transfer)
+    app.router.add_post("/api/tickets/{ticket_id}/resolve", resolve)
+    app.router.add_get("/api/knowledge", knowledge)
+    return app

@@ -7,6 +7,7 @@ from typing import Optional
 
 from aiohttp import web
 
+from bot.gateway.keys import AGENTS, HUB
 from handoff.accounts import Agent
 
 COOKIE = "console_session"
@@ -22,13 +23,10 @@ def request_token(request: web.Request) -> str:
 
 async def current_agent(request: web.Request) -> Optional[Agent]:
     """The logged-in agent, or None."""
-    from bot.gateway.app import DESK
-
     token = request_token(request)
     if not token:
         return None
-    desk = request.app[DESK]
-    return await desk._sql(desk.directory.agent_for_token, token)
+    return await request.config_dict[HUB].run_blocking(request.config_dict[AGENTS].agent_for_token, token)
 
 
 def unauthorised() -> web.Response:

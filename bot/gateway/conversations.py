@@ -18,6 +18,7 @@ from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import Message
+from handoff.errors import HandoffRefused
 from handoff.escalation import GATEWAY_SIDE_RULES, Escalation, Turn
 
 
@@ -111,6 +112,12 @@ class ChatService:
 
     async def control(self, session_id: str, frame: Dict[str, Any]) -> None:
         """The handoff frames a customer may send: cancel_handoff, rating, leave_message."""
+        try:
+            await self._control(session_id, frame)
+        except HandoffRefused as refused:
+            raise ProtocolError(refused.code, **refused.values) from None
+
+    async def _control(self, session_id: str, frame: Dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "cancel_handoff":
             await self.desk.cancel(session_id)

@@ -10,8 +10,9 @@ from typing import Any, Dict, Optional
 
 from aiohttp import web
 
+from bot.gateway.keys import CONFIG, HUB, SERVICE
 from bot.gateway.origins import origin_allowed
-from bot.gateway.protocol import TEXTS, ProtocolError, parse_hello, parse_message
+from bot.gateway.protocol import CONTROL_TYPES, TEXTS, ProtocolError, parse_hello, parse_message
 
 LONG_POLL_LIMIT_SECONDS = 25
 ERROR_STATUS = {"rate_limited": 429, "too_long": 413, "unknown_session": 404, "no_ticket": 409}
@@ -46,9 +47,8 @@ async def cross_origin(request: web.Request, handler: Any) -> web.StreamResponse
     """CORS for the HTTP API: allowed shop origins may call it, others are refused."""
     if not request.path.startswith("/chat/api/"):
         return await handler(request)
-    from bot.gateway.app import CONFIG
 
-    allowed = request.app[CONFIG].allowed_origins
+    allowed = request.config_dict[CONFIG].allowed_origins
     origin: Optional[str] = request.headers.get("Origin")
     if not origin_allowed(request, allowed):
         return _json({"type": "error", "code": "bad_origin", "text": TEXTS["bad_origin"]}, 403)
@@ -68,30 +68,27 @@ async def preflight(request: web.Request) -> web.Response:
 
 async def hello(request: web.Request) -> web.Response:
     """POST /chat/api/hello: start or resume; returns the welcome and the history."""
-    from bot.gateway.app import HUB, SERVICE
 
     try:
-        welcome = await request.app[SERVICE].hello(parse_hello(await _body(request)))
+        welcome = await request.config_dict[SERVICE].hello(parse_hello(await _body(request)))
     except ProtocolError as error:
         return _error(error)
-    live = request.app[HUB].live(welcome.session_id)
+    live = request.config_dict[HUB].live(welcome.session_id)
     return _json(
         {
             **welcome.to_frame(),
             "messages": [m.to_frame() for m in welcome.history],
             "notice": live.notice,
             "typing": live.typing,
-            "frames": await request.app[SERVICE].desk.state_frames(welcome.session_id),
+            "frames": await request.config_dict[SERVICE].desk.state_frames(welcome.session_id),
         }
     )
 
 
 async def post_frame(request: web.Request) -> web.Response:
     """POST /chat/api/frames: a handoff frame (cancel_handoff, rating, leave_message) with `session_id`."""
-    from bot.gateway.app import SERVICE
-    from bot.gateway.customer_socket import CONTROL_TYPES
 
-    service = request.app[SERVICE]
+    service = request.config_dict[SERVICE]
     try:
         body = await _body(request)
         session_id = _session_id(body.get("session_id"))
@@ -107,13 +104,12 @@ async def post_frame(request: web.Request) -> web.Response:
 
 async def post_message(request: web.Request) -> web.Response:
     """POST /chat/api/messages: one customer message; returns its ack."""
-    from bot.gateway.app import CONFIG, SERVICE
 
     try:
         body = await _body(request)
         session_id = _session_id(body.get("session_id"))
-        message = parse_message(body, request.app[CONFIG].max_message_length)
-        stored = await request.app[SERVICE].receive(session_id, message)
+        message = parse_message(body, request.config_dict[CONFIG].max_message_length)
+        stored = await request.config_dict[SERVICE].receive(session_id, message)
     except ProtocolError as error:
         return _error(error)
     return _json({"type": "ack", "client_id": message.client_id, "id": stored.id, "seq": stored.seq})
@@ -121,9 +117,8 @@ async def post_message(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.Response:
     """GET /chat/api/events?session_id=&after=&wait=: messages after `after`, waiting up to `wait` seconds."""
-    from bot.gateway.app import HUB, SERVICE
 
-    hub = request.app[HUB]
+    hub = request.config_dict[HUB]
     try:
         session_id = _session_id(request.query.get("session_id"))
         after = int(request.query.get("after", "0"))
@@ -141,5 +136,5 @@ async def events(request: web.Request) -> web.Response:
     live = hub.live(session_id)
     return _json({
         "messages": [m.to_frame() for m in messages], "notice": live.notice, "typing": live.typing,
-        "frames": await request.app[SERVICE].desk.state_frames(session_id),
+        "frames": await request.config_dict[SERVICE].desk.state_frames(session_id),
     })

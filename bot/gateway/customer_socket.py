@@ -9,12 +9,11 @@ from typing import Any, Dict, Optional
 
 from aiohttp import WSMsgType, web
 
+from bot.gateway.keys import CONFIG, HUB, SERVICE
 from bot.gateway.origins import origin_allowed
-from bot.gateway.protocol import TEXTS, ProtocolError, parse_frame, parse_hello, parse_message
+from bot.gateway.protocol import CONTROL_TYPES, TEXTS, ProtocolError, parse_frame, parse_hello, parse_message
 
 logger = logging.getLogger(__name__)
-
-CONTROL_TYPES = ("cancel_handoff", "rating", "leave_message")
 
 # 10,000 Chinese characters escaped as \uXXXX are 60 kB; anything far beyond is not a chat message
 MAX_FRAME_BYTES = 256 * 1024
@@ -37,9 +36,7 @@ async def _write_frames(ws: web.WebSocketResponse, outbox: asyncio.Queue) -> Non
 
 async def customer_socket(request: web.Request) -> web.WebSocketResponse:
     """Serves one customer connection until it closes."""
-    from bot.gateway.app import CONFIG, HUB, SERVICE
-
-    config, hub, service = request.app[CONFIG], request.app[HUB], request.app[SERVICE]
+    config, hub, service = request.config_dict[CONFIG], request.config_dict[HUB], request.config_dict[SERVICE]
     if not origin_allowed(request, config.allowed_origins):
         logger.info("refused a WebSocket from origin %s", request.headers.get("Origin"))
         raise web.HTTPForbidden(text=TEXTS["bad_origin"])

@@ -9,14 +9,15 @@ import csv
 import io
 import json
 from functools import wraps
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from analytics.metrics import CostSettings, summary
-from analytics.report import knowledge_labels, parse_period, period_events
+from analytics.dashboard_data import DashboardData
+from analytics.metrics import summary
 from analytics.unanswered import failed_questions, group
 from bot.gateway.console_auth import current_agent, unauthorised
+from bot.gateway.keys import DASHBOARD
 from handoff.accounts import Agent
 
 EXPORT_COLUMNS = ("at", "conversation_id", "customer_id", "kind", "intent", "confidence", "kb_key", "reason",
@@ -44,35 +45,17 @@ def supervisors_only(
     return wrapper
 
 
-class DashboardData:
-    """Reads the period's events in the hub's worker thread and computes the figures."""
-
-    def __init__(self, hub: Any, cost_settings: CostSettings) -> None:
-        self.hub = hub
-        self.settings = cost_settings
-        self._labels: Dict[str, Dict[str, str]] = {}
-
-    async def labels(self) -> Dict[str, str]:
-        if not self._labels:
-            questions, categories = await self.hub.run_blocking(knowledge_labels)
-            self._labels = {"questions": questions, "categories": categories}
-        return self._labels["questions"]
-
-    async def period(self, request: web.Request) -> Any:
-        try:
-            start, end = parse_period(request.query.get("from"), request.query.get("to"), self.settings.timezone)
-        except ValueError as error:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "bad_period", "message": str(error)}), content_type="application/json"
-            ) from None
-        events = await self.hub.run_blocking(period_events, self.hub.store.engine, start, end, self.settings)
-        return start, end, events
-
-
 def _data(request: web.Request) -> DashboardData:
-    from bot.gateway.app import DASHBOARD
+    return request.config_dict[DASHBOARD]
 
-    return request.app[DASHBOARD]
+
+async def _period(request: web.Request) -> Any:
+    try:
+        return await _data(request).period(request.query.get("from"), request.query.get("to"))
+    except ValueError as error:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_period", "message": str(error)}), content_type="application/json"
+        ) from None
 
 
 @supervisors_only
@@ -81,22 +64,21 @@ async def summary_view(request: web.Request, agent: Agent) -> web.Response:
     if by not in ("day", "week", "month"):
         return _json({"error": "bad_grouping", "message": "by must be day, week or month"}, 400)
     data = _data(request)
-    start, end, events = await data.period(request)
+    start, end, events = await _period(request)
     return _json(summary(events, start, end, by, data.settings, await data.labels()))
 
 
 @supervisors_only
 async def unanswered_view(request: web.Request, agent: Agent) -> web.Response:
     data = _data(request)
-    start, end, events = await data.period(request)
-    groups = await data.hub.run_blocking(lambda: group(failed_questions(events)))
+    start, end, events = await _period(request)
+    groups = await data.run_blocking(lambda: group(failed_questions(events)))
     return _json({"groups": groups})
 
 
 @supervisors_only
 async def export_view(request: web.Request, agent: Agent) -> web.Response:
-    data = _data(request)
-    start, end, events = await data.period(request)
+    start, end, events = await _period(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
@@ -111,11 +93,10 @@ async def export_view(request: web.Request, agent: Agent) -> web.Response:
     )
 
 
-def add_routes(app: web.Application, static_dir: Any) -> None:
-    async def page(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(static_dir / "dashboard.html")
-
-    app.router.add_get("/dashboard", page)
-    app.router.add_get("/dashboard/api/summary", summary_view)
-    app.router.add_get("/dashboard/api/unanswered", unanswered_view)
-    app.router.add_get("/dashboard/api/export.csv", export_view)
+def create_dashboard_app() -> web.Application:
+    """The dashboard sub-app, mounted at /dashboard: figures, unanswered questions, the CSV export."""
+    app = web.Application()
+    app.router.add_get("/api/summary", summary_view)
+    app.router.add_get("/api/unanswered", unanswered_view)
+    app.router.add_get("/api/export.csv", export_view)
+    return app

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional
 
 from bot.gateway.hub import ConversationHub
-from bot.gateway.protocol import ProtocolError
 from handoff.accounts import Agent, AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.contact import normalise_mobile
+from handoff.errors import HandoffRefused
 from handoff.escalation import Escalation, Rules
 from handoff.queue import Ticket, TicketError, TicketQueue
 from handoff.schema import ASSIGNED, LEFT_MESSAGE, RESOLVED, WAITING
@@ -234,7 +234,7 @@ class HandoffDesk:
         """The customer stops waiting and goes back to the bot."""
         ticket = await self._sql(self.queue.cancel, conversation_id)
         if ticket is None:
-            raise ProtocolError("no_ticket")
+            raise HandoffRefused("no_ticket")
         await self.hub.post(conversation_id, "bot", "已为您取消排队，小云继续为您服务。还有什么可以帮您？")
         self.hub.push(conversation_id, {"type": "handoff", "state": "cancelled", "ticket_id": ticket.id, "agent": None})
         await self._record(conversation_id, "abandoned", ticket_id=ticket.id, detail={"cause": "cancelled"})
@@ -244,12 +244,12 @@ class HandoffDesk:
         """Stores a 1-5 rating (and an optional comment) of a resolved ticket."""
         valid_score = isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5
         if not valid_score or not isinstance(ticket_id, int):
-            raise ProtocolError("bad_rating")
+            raise HandoffRefused("bad_rating")
         comment = comment.strip()[:COMMENT_LIMIT] if isinstance(comment, str) else ""
         try:
             rated = await self._sql(self.queue.rate, ticket_id, conversation_id, score, comment)
         except TicketError:
-            raise ProtocolError("no_ticket") from None
+            raise HandoffRefused("no_ticket") from None
         agent = await self._sql(self.directory.by_id, rated.agent_id) if rated.agent_id else None
         await self._record(
             conversation_id, "rating", ticket_id=ticket_id, score=score, text=comment or None,
@@ -267,12 +267,12 @@ class HandoffDesk:
     async def leave_message(self, conversation_id: str, text: Any, phone: Any) -> Ticket:
         """A left message becomes a ticket for the next shift; the customer is told when to expect an answer."""
         if not isinstance(text, str) or not text.strip():
-            raise ProtocolError("empty")
+            raise HandoffRefused("empty")
         if len(text) > LEAVE_MESSAGE_LIMIT:
-            raise ProtocolError("too_long", limit=LEAVE_MESSAGE_LIMIT)
+            raise HandoffRefused("too_long", limit=LEAVE_MESSAGE_LIMIT)
         mobile = normalise_mobile(phone if isinstance(phone, str) else "")
         if mobile is None:
-            raise ProtocolError("bad_phone")
+            raise HandoffRefused("bad_phone")
         metadata = await self.hub.shop_metadata(conversation_id) or {}
         await self.hub.post(conversation_id, "customer", f"【留言】{text.strip()}\n联系电话：{mobile}")
         ticket, _ = await self._sql(

@@ -38,6 +38,10 @@ TEXTS = {
 }
 
 
+# the handoff frames a customer may send, over the socket or POST /chat/api/frames
+CONTROL_TYPES = ("cancel_handoff", "rating", "leave_message")
+
+
 class ProtocolError(Exception):
     """A refused frame: `code` for programs, `text` for the customer."""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.simulate import SimulationFileError, load_conversations
 from tests.conftest import ROOT
+from tools.simulate_day import SimulationFileError, load_conversations
 
 
 def test_the_shipped_day_has_at_least_300_well_formed_conversations_of_every_kind():

@@ -319,7 +319,7 @@ def test_a_supervisor_sees_the_simulated_day_on_the_dashboard_and_an_agent_is_re
         )
         assert made.returncode == 0, made.stderr
     simulated = subprocess.run(
-        [sys.executable, "-m", "analytics.simulate", "--limit", "40", "--days", "3", "--gateway", stack.gateway_url],
+        [sys.executable, "-m", "tools.simulate_day", "--limit", "40", "--days", "3", "--gateway", stack.gateway_url],
         cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=600,
     )
     assert simulated.returncode == 0, simulated.stdout[-2000:] + simulated.stderr[-2000:]

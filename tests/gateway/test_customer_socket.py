@@ -80,7 +80,7 @@ async def test_every_tab_of_a_conversation_sees_every_message(client):
 
 
 async def test_anything_can_push_a_message_into_a_conversation(client):
-    from bot.gateway.app import HUB
+    from bot.gateway.keys import HUB
 
     ws, welcome = await open_conversation(client)
     hub = client.server.app[HUB]
@@ -115,7 +115,7 @@ async def test_typed_text_starting_with_a_slash_is_not_an_intent_command(client,
 
 
 async def test_shop_metadata_reaches_the_bot_and_is_kept_with_the_conversation(client, stand_in_rasa):
-    from bot.gateway.app import HUB
+    from bot.gateway.keys import HUB
 
     metadata = {
         "customer_id": "C10086", "tier": "vip", "page_url": "https://shop/p/1",

@@ -8,7 +8,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 from analytics.events import EventLog
-from bot.gateway.app import HUB
+from bot.gateway.keys import HUB
 from tests.gateway.conftest import open_conversation, receive_until
 from tests.gateway.test_handoff import add_agent, ask_for_person, log_in
 

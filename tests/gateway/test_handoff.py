@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from bot.gateway.app import DESK
+from bot.gateway.keys import DESK
 from handoff.schema import agents
 from tests.gateway.conftest import open_conversation, receive_until
 

@@ -2,7 +2,7 @@
 so a fresh install shows a populated dashboard.
 
     make run                                        # in one terminal
-    .venv/bin/python -m analytics.simulate          # in another: data/simulation/day.yml over the last 7 days
+    .venv/bin/python -m tools.simulate_day          # in another: data/simulation/day.yml over the last 7 days
 
 Customers talk to the gateway's WebSocket as the widget does; agent turns go
 through the console API as a simulation agent (`sim-agent`, created if
@@ -318,7 +318,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     config = settings()
     gateway = config["gateway"]
-    parser = argparse.ArgumentParser(prog="python -m analytics.simulate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.simulate_day", description=__doc__.splitlines()[0])
     parser.add_argument("--file", default=str(project_path("data/simulation/day.yml")))
     parser.add_argument("--gateway", default=f"http://{gateway['host']}:{gateway['port']}")
     parser.add_argument("--days", type=int, default=7, help="spread the conversations over this many days")

@@ -1,0 +1,32 @@
+"""Every service the gateway's handlers reach through the application, as typed `web.AppKey`s.
+
+Handlers read them with `request.config_dict[KEY]`, which works in the main app and in the console and
+dashboard sub-apps alike. This module imports services only, never a view, so views can import it at
+the top and nothing imports in a circle.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from analytics.dashboard_data import DashboardData
+from bot.gateway.bot_relay import BotRelay
+from bot.gateway.config import GatewayConfig
+from bot.gateway.console_hub import ConsoleHub
+from bot.gateway.conversations import ChatService
+from bot.gateway.handoff_desk import HandoffDesk
+from bot.gateway.hub import ConversationHub
+from bot.gateway.knowledge_lookup import LazyKnowledge
+from bot.gateway.rasa_client import RasaClient
+from handoff.accounts import AgentDirectory
+
+CONFIG = web.AppKey("config", GatewayConfig)
+HUB = web.AppKey("hub", ConversationHub)
+SERVICE = web.AppKey("service", ChatService)
+RELAY = web.AppKey("relay", BotRelay)
+RASA = web.AppKey("rasa", RasaClient)
+DESK = web.AppKey("desk", HandoffDesk)
+AGENTS = web.AppKey("agents", AgentDirectory)
+CONSOLES = web.AppKey("consoles", ConsoleHub)
+KNOWLEDGE = web.AppKey("knowledge", LazyKnowledge)
+DASHBOARD = web.AppKey("dashboard", DashboardData)
