@@ -83,5 +83,21 @@ def report(dispatcher: Any, tracker: Tracker, event: str, **fields: Any) -> None
     Sent as a custom message the gateway does not show; carrying the reading here
     spares the gateway a request to Rasa's tracker API on every answered turn.
     """
-    parse = {key: tracker.latest_message.get(key) for key in ("intent", "entities", "response_selector")}
-    dispatcher.utter_message(json_message={"analytics": {"event": event, **fields, "parse": parse}})
+    dispatcher.utter_message(json_message={"analytics": {"event": event, **fields, "parse": slim_parse(tracker)}})
+
+
+def slim_parse(tracker: Tracker) -> Dict[str, Any]:
+    """The reading the gateway logs (intent, entities, the entry chosen), without the rankings.
+
+    The report stays in Rasa's tracker, which every later action call sends whole: the full parse
+    with its rankings would make every turn of a long conversation dearer."""
+    latest = tracker.latest_message
+    selector = ((latest.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+    parse: Dict[str, Any] = {
+        "intent": {key: value for key, value in (latest.get("intent") or {}).items() if key in ("name", "confidence")},
+        "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in latest.get("entities") or []],
+    }
+    key = selector.get("intent_response_key")
+    if key:
+        parse["response_selector"] = {FAQ_INTENT: {"response": {"intent_response_key": key}}}
+    return parse

@@ -9,11 +9,13 @@ from bench import (
     gateway_speed,
     handoff_speed,
     masking_speed,
+    open_loop,
     real_messages,
     search_quality,
     server_speed,
     shop_nlu,
     smp2017,
+    sql_per_turn,
 )
 
 
@@ -28,6 +30,8 @@ def main() -> None:
     shop_nlu.main()
     server_speed.main()
     gateway_speed.main()
+    open_loop.main([])
+    sql_per_turn.main()
     handoff_speed.main()
     masking_speed.main()
     smp2017.main()

@@ -86,10 +86,24 @@ def count_rasa(app: Any, counts: Counts) -> None:
 
 
 async def _reply(ws: Any, wanted: str = "message") -> Dict[str, Any]:
-    while True:
-        frame = await ws.receive_json(timeout=60)
-        if frame["type"] == wanted and (wanted != "message" or frame["sender"] != "customer"):
-            return frame
+    """The first frame of the wanted type (for messages: not the customer's own echo)."""
+    async def first() -> Dict[str, Any]:
+        while True:
+            frame = await ws.receive_json()
+            if frame["type"] == wanted and (wanted != "message" or frame["sender"] != "customer"):
+                return frame
+
+    return await asyncio.wait_for(first(), 60)
+
+
+async def _drain(ws: Any, seconds: float) -> List[Dict[str, Any]]:
+    """Every frame that arrives within `seconds`."""
+    frames = []
+    try:
+        while True:
+            frames.append(await asyncio.wait_for(ws.receive_json(), seconds))
+    except asyncio.TimeoutError:
+        return frames
 
 
 async def _measure(rasa_url: str, database_url: str) -> Dict[str, Counts]:
@@ -100,12 +114,14 @@ async def _measure(rasa_url: str, database_url: str) -> Dict[str, Counts]:
     app = create_app(config)
     counts = Counts()
     count_sql(counts)
+    print("starting the gateway in this process", flush=True)
     async with TestClient(TestServer(app)) as client:
         count_rasa(app, counts)
         agents = app[AGENTS]
         agent = agents.add("bench-agent", "测试客服", "bench-password-1")
         agents.touch(agent.id)
         questions = bot_questions()
+        print("gateway up; conversation starts", flush=True)
         ws = await client.ws_connect("/chat/socket")
         before_hello = counts.snapshot()
         await ws.send_json({"type": "hello"})
@@ -116,8 +132,15 @@ async def _measure(rasa_url: str, database_url: str) -> Dict[str, Counts]:
             before = counts.snapshot()
             await ws.send_json({"type": "message", "client_id": f"q{number}", "text": questions[number * 7]})
             await _reply(ws)
-            await asyncio.sleep(0.3)  # the event log's writes after the reply belong to this turn
+            # the event log's writes after the reply belong to this turn
+            later = await _drain(ws, 0.3)
+            if any(frame["type"] == "handoff" for frame in later):
+                # the bot handed this one to a person: not a plain turn; back to the bot for the next
+                await ws.send_json({"type": "cancel_handoff"})
+                await _drain(ws, 0.5)
+                continue
             turns.append(counts.minus(before))
+            print(f"turn {number + 1}/{TURNS}", end="\r", flush=True)
         before = counts.snapshot()
         await ws.send_json({"type": "message", "client_id": "person", "text": "转人工"})
         await _reply(ws, "handoff")
