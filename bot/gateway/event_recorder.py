@@ -27,7 +27,7 @@ class EventRecorder:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
         # events waiting for the writer; under load they go in one transaction together
         self._pending: List[Tuple[Event, asyncio.Future]] = []
-        self._writing = False
+        self._writer: Optional[asyncio.Future] = None
 
     def close(self) -> None:
         """Waits for pending log writes."""
@@ -37,32 +37,27 @@ class EventRecorder:
         """Returns once the event is stored (or raises why not)."""
         stored = asyncio.get_running_loop().create_future()
         self._pending.append((event, stored))
-        if not self._writing:
-            self._writing = True
-            asyncio.ensure_future(self._write_pending())
+        if self._writer is None or self._writer.done():
+            # kept, so the writer cannot be collected while it waits for the database thread
+            self._writer = asyncio.ensure_future(self._write_pending())
         await stored
 
     async def _write_pending(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    await loop.run_in_executor(self._executor, self.log.write_many, [event for event, _ in batch])
-                    outcomes: List[Optional[BaseException]] = [None] * len(batch)
-                except Exception as error:  # noqa: BLE001 - one bad event must not lose the others
-                    outcomes = [error] if len(batch) == 1 else [
-                        await self._write_alone(event) for event, _ in batch
-                    ]
-                for (_, stored), outcome in zip(batch, outcomes, strict=False):
-                    if stored.done():
-                        continue
-                    if outcome is None:
-                        stored.set_result(None)
-                    else:
-                        stored.set_exception(outcome)
-        finally:
-            self._writing = False
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await loop.run_in_executor(self._executor, self.log.write_many, [event for event, _ in batch])
+                outcomes: List[Optional[BaseException]] = [None] * len(batch)
+            except Exception as error:  # noqa: BLE001 - one bad event must not lose the others
+                outcomes = [error] if len(batch) == 1 else [await self._write_alone(event) for event, _ in batch]
+            for (_, stored), outcome in zip(batch, outcomes, strict=False):
+                if stored.done():
+                    continue
+                if outcome is None:
+                    stored.set_result(None)
+                else:
+                    stored.set_exception(outcome)
 
     async def _write_alone(self, event: Event) -> Optional[BaseException]:
         try:

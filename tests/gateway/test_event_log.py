@@ -7,8 +7,10 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy
+
 from analytics.events import EventLog
-from bot.gateway.keys import HUB
+from bot.gateway.keys import HUB, RELAY
 from tests.gateway.conftest import open_conversation, receive_until
 from tests.gateway.test_handoff import add_agent, ask_for_person, log_in
 
@@ -109,3 +111,31 @@ async def test_the_dashboard_api_is_for_supervisors_only_and_adds_up(client):
     assert table[0][:4] == ["at", "conversation_id", "customer_id", "kind"] and len(table) > 4
     groups = await (await client.get("/dashboard/api/unanswered", headers=boss)).json()
     assert groups["groups"][0]["ending"] == "escalation" and "draft_001" in groups["groups"][0]["draft"]
+
+
+async def test_events_logged_at_once_share_a_transaction_and_a_bad_one_loses_no_other(client):
+    recorder = client.server.app[RELAY].recorder
+    engine = client.server.app[HUB].store.engine
+    transactions = []
+
+    def began(connection) -> None:
+        transactions.append(connection)
+
+    sqlalchemy.event.listen(engine, "begin", began)
+    try:
+        await asyncio.gather(*(
+            recorder.record("batch-conversation", "bot_answer", kb_key=f"entry_{n}", customer_id=None)
+            for n in range(20)
+        ))
+        batched = len(transactions)
+        # an unknown kind cannot be stored: it is logged as an error, its neighbours are stored
+        await asyncio.gather(
+            recorder.record("batch-conversation", "fallback", customer_id=None),
+            recorder.record("batch-conversation", "no_such_kind", customer_id=None),
+            recorder.record("batch-conversation", "clarification", customer_id=None),
+        )
+    finally:
+        sqlalchemy.event.remove(engine, "begin", began)
+    kinds = [e.kind for e in logged(client, "batch-conversation")]
+    assert kinds.count("bot_answer") == 20 and batched < 20
+    assert "fallback" in kinds and "clarification" in kinds and "no_such_kind" not in kinds
