@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, String, Table, Text, insert, select
 from sqlalchemy.engine import Engine
 
 from analytics.masking import mask
+from core.db import metadata
 
 KINDS = (
     "customer_message", "bot_answer", "clarification", "suggestion_taken", "fallback", "escalation",
     "agent_message", "resolution", "rating", "abandoned",
 )
 
-metadata = MetaData()
 events = Table(
     "conversation_events",
     metadata,
@@ -47,6 +47,8 @@ events = Table(
     Column("score", Integer),
     Column("text", Text),
     Column("detail", JSON, nullable=False),
+    Index("ix_events_at", "at"),
+    Index("ix_events_conversation", "conversation_id", "at"),
 )
 
 

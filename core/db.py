@@ -10,11 +10,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from core.settings import PROJECT_ROOT, project_path, settings
+
+# the one MetaData every table of the product is defined on (bot/gateway/store.py, handoff/schema.py,
+# analytics/events.py); Alembic's env.py targets it, the migrations in migrations/versions/ create it
+metadata = MetaData()
 
 
 def database_url() -> str:
@@ -72,7 +76,8 @@ def write_transaction(engine: Engine):
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Brings the database to the newest migration (creates it on first use)."""
+    """Brings the database to the newest migration (creates it on first use). Each process runs it once
+    at start-up (the gateway's create_app, the report and simulator commands), before any store."""
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with engine.begin() as connection:

@@ -1,10 +1,11 @@
-"""Tables of the handoff queue as queries see them; the schema itself is created by migrations/."""
+"""Tables of the handoff queue, on the product's one MetaData; migrations/ creates them (a test checks they agree)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 
-metadata = MetaData()
+from core.db import metadata
+
 TZ = DateTime(timezone=True)
 
 agents = Table(
@@ -23,7 +24,7 @@ agent_sessions = Table(
     "agent_sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("agent_id", Integer, nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("expires_at", TZ, nullable=False),
 )
@@ -32,7 +33,7 @@ tickets = Table(
     "tickets",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(40), nullable=False),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False),
     Column("customer_id", String(200)),
     Column("tier", String(200)),
     Column("kind", String(16), nullable=False),
@@ -40,7 +41,7 @@ tickets = Table(
     Column("reason_detail", Text, nullable=False),
     Column("priority", Integer, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("agent_id", Integer),
+    Column("agent_id", Integer, ForeignKey("agents.id")),
     Column("claim", String(40)),
     Column("contact_phone", String(20)),
     Column("transcript", JSON, nullable=False),
@@ -51,6 +52,8 @@ tickets = Table(
     Column("resolution_note", Text),
     Column("rating", Integer),
     Column("rating_comment", Text),
+    Index("ix_tickets_queue", "status", "priority", "created_at"),
+    Index("ix_tickets_conversation_id", "conversation_id"),
 )
 
 WAITING, ASSIGNED, RESOLVED, ABANDONED = "waiting", "assigned", "resolved", "abandoned"

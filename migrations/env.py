@@ -5,13 +5,20 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+# every table module registers on core.db.metadata: Alembic compares the migrations against all of them
+import analytics.events  # noqa: F401, E402
+import bot.gateway.store  # noqa: F401, E402
+import handoff.schema  # noqa: F401, E402
+from core.db import metadata
+
 config = context.config
+target_metadata = metadata
 
 
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -19,7 +26,7 @@ def run_migrations() -> None:
 
     engine = create_engine(database_url())
     with engine.begin() as connection:
-        context.configure(connection=connection, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -47,7 +47,7 @@ from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
-from core.db import create_database_engine
+from core.db import create_database_engine, upgrade_schema
 from handoff.accounts import AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.escalation import Rules
@@ -90,6 +90,8 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     config = config or GatewayConfig.from_settings()
     app = web.Application(middlewares=[customer_http.cross_origin], client_max_size=1024 * 1024)
     engine = create_database_engine(config.database_url)
+    # migrations run once, here, before any store touches the database
+    upgrade_schema(engine)
     hub = ConversationHub(ConversationStore(engine), config.history_limit)
     rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds, config.rasa_connections)
     relay = BotRelay(hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text)

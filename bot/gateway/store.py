@@ -21,7 +21,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -32,11 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.db import upgrade_schema, write_transaction
+from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 
-metadata = MetaData()
 
 conversations = Table(
     "conversations",
@@ -122,8 +120,8 @@ class ConversationStore:
     """Blocking SQL access to conversations and messages; the gateway calls it from a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
+        """`engine`'s database must be migrated already (core.db.upgrade_schema, once per process)."""
         self.engine = engine
-        upgrade_schema(engine)
 
     def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation with an unguessable id (the customer's only credential for it)."""

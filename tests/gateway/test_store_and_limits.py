@@ -10,12 +10,14 @@ from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import ProtocolError, clean_metadata, clean_text
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
-from core.db import create_database_engine
+from core.db import create_database_engine, upgrade_schema
 
 
 @pytest.fixture
 def hub(tmp_path):
-    hub = ConversationHub(ConversationStore(create_database_engine(f"sqlite:///{tmp_path / 'c.db'}")))
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade_schema(engine)
+    hub = ConversationHub(ConversationStore(engine))
     yield hub
     hub.close()
 
@@ -34,6 +36,7 @@ async def test_concurrent_posts_get_consecutive_seqs_and_a_repeated_client_id_is
 
 async def test_history_survives_a_new_store_on_the_same_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'restart.db'}"
+    upgrade_schema(create_database_engine(url))
     first = ConversationHub(ConversationStore(create_database_engine(url)))
     conversation = await first.start_conversation({"tier": "vip"})
     await first.post(conversation, "customer", "重启前的消息", client_id="x")
