@@ -18,6 +18,7 @@ import asyncio
 import os
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ async def run_open_loop(
 
 def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen:
     """py-spy recording `pid` for `seconds` into a raw (collapsed stacks) file."""
-    py_spy = str(Path(os.sys.executable).with_name("py-spy"))
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--format", "raw",
          "--output", str(out), "--nonblocking"],

@@ -57,11 +57,12 @@ def count_sql(counts: Counts) -> None:
 
     @event.listens_for(Engine, "before_cursor_execute")
     def _statement(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-        words = statement.split()
-        kind = " ".join(words[:2]).upper() if words and words[0].upper() in ("BEGIN",) else words[0].upper()
+        words = statement.upper().split()[:2]
+        kind = " ".join(words) if words[:1] == ["BEGIN"] else (words or ["?"])[0]
         counts.by_kind[kind] = counts.by_kind.get(kind, 0) + 1
-        if not kind.startswith("BEGIN"):
-            counts.statements += 1
+        if kind.startswith("BEGIN"):
+            return  # counted as a transaction, below
+        counts.statements += 1
 
     @event.listens_for(Engine, "begin")
     def _begin(conn):  # noqa: ANN001

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 import jsonschema
 
@@ -36,10 +36,9 @@ def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: A
     return None
 
 
-def install() -> Callable[..., None]:
+def install() -> None:
     """Replaces jsonschema.validate in this process (Rasa imports it at call time)."""
     jsonschema.validate = validate_with_cached_validator
-    return validate_with_cached_validator
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ from typing import Any, Awaitable, Callable, Dict
 
 from aiohttp import web
 
-from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised
+from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised, with_agents
 from bot.gateway.console_socket import console_socket
 from bot.gateway.handoff_desk import HandoffDesk
-from bot.gateway.keys import CONSOLES, DESK, KNOWLEDGE
+from bot.gateway.keys import AGENTS, CONSOLES, DESK, KNOWLEDGE
 from handoff.accounts import Agent
 from handoff.queue import TicketError
 
@@ -62,25 +62,23 @@ def _desk(request: web.Request) -> HandoffDesk:
 async def login(request: web.Request) -> web.Response:
     """POST /console/api/login {username, password} -> {token, agent}; sets the session cookie."""
     body = await _body(request)
-    desk = _desk(request)
-    result = await desk._sql(
-        desk.directory.log_in, str(body.get("username", "")), str(body.get("password", ""))
-    )
+    username, password = str(body.get("username", "")), str(body.get("password", ""))
+    result = await with_agents(request, lambda agents: agents.log_in(username, password))
     if result is None:
         return _error("bad_credentials", "用户名或密码错误", 401)
     token, agent = result
     response = _json({"token": token, "agent": agent.to_json(online=True)})
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", path="/",
-        max_age=int(desk.directory.session_lifetime.total_seconds()),
+        max_age=int(request.config_dict[AGENTS].session_lifetime.total_seconds()),
     )
     return response
 
 
 @logged_in
 async def logout(request: web.Request, agent: Agent) -> web.Response:
-    desk = _desk(request)
-    await desk._sql(desk.directory.log_out, request_token(request))
+    token = request_token(request)
+    await with_agents(request, lambda agents: agents.log_out(token))
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
     return response

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from aiohttp import web
 
 from bot.gateway.keys import AGENTS, HUB
-from handoff.accounts import Agent
+from handoff.accounts import Agent, AgentDirectory
 
 COOKIE = "console_session"
+T = TypeVar("T")
 
 
 def request_token(request: web.Request) -> str:
@@ -26,7 +27,12 @@ async def current_agent(request: web.Request) -> Optional[Agent]:
     token = request_token(request)
     if not token:
         return None
-    return await request.config_dict[HUB].run_blocking(request.config_dict[AGENTS].agent_for_token, token)
+    return await with_agents(request, lambda agents: agents.agent_for_token(token))
+
+
+async def with_agents(request: web.Request, call: Callable[[AgentDirectory], T]) -> T:
+    """Runs `call` on the agent directory in the database thread (it blocks on SQL and on scrypt)."""
+    return await request.config_dict[HUB].run_blocking(call, request.config_dict[AGENTS])
 
 
 def unauthorised() -> web.Response:

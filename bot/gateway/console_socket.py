@@ -8,7 +8,7 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from bot.gateway.console_auth import current_agent
+from bot.gateway.console_auth import current_agent, with_agents
 from bot.gateway.console_hub import ConsoleConnection
 from bot.gateway.keys import CONSOLES
 
@@ -34,10 +34,10 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
 
     async def keep_present() -> None:
         while True:
-            await desk._sql(desk.directory.touch, agent.id)
+            await with_agents(request, lambda agents: agents.touch(agent.id))
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    await desk._sql(desk.directory.touch, agent.id)
+    await with_agents(request, lambda agents: agents.touch(agent.id))
     writer = asyncio.create_task(write())
     presence = asyncio.create_task(keep_present())
     try:
