@@ -6,9 +6,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+from core.reading import FAQ_INTENT, FAQ_KEY_ENTITY, faq_payload
+
 FAILURE_SLOT = "failure_count"
-FAQ_KEY_ENTITY = "faq_key"
-FAQ_INTENT = "faq"
 # entities an answer variant may use; the same names are slots, so a value
 # given earlier in the conversation is remembered
 CONTEXT_ENTITIES = ("order_number", "phone_number", "product")
@@ -74,30 +74,13 @@ def previous_report(tracker: Tracker) -> Dict[str, Any]:
 
 def faq_button(key: str, title: str) -> Dict[str, str]:
     """A button that asks for one entry, whatever words the customer would use."""
-    return {"title": title, "payload": f'/{FAQ_INTENT}{{"{FAQ_KEY_ENTITY}":"{key}"}}'}
+    return {"title": title, "payload": faq_payload(key)}
 
 
 def report(dispatcher: Any, tracker: Tracker, event: str, **fields: Any) -> None:
-    """Tells the gateway, for the event log, what this turn did and how NLU read the message.
+    """Tells the gateway, for the event log, what this turn did (answered, asked, fell back).
 
-    Sent as a custom message the gateway does not show; carrying the reading here
-    spares the gateway a request to Rasa's tracker API on every answered turn.
+    Sent as a custom message the gateway does not show. The bot's reading of the message comes with
+    every reply from Rasa's gateway channel (bot/rasa_channel.py), so it is not repeated here.
     """
-    dispatcher.utter_message(json_message={"analytics": {"event": event, **fields, "parse": slim_parse(tracker)}})
-
-
-def slim_parse(tracker: Tracker) -> Dict[str, Any]:
-    """The reading the gateway logs (intent, entities, the entry chosen), without the rankings.
-
-    The report stays in Rasa's tracker, which every later action call sends whole: the full parse
-    with its rankings would make every turn of a long conversation dearer."""
-    latest = tracker.latest_message
-    selector = ((latest.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
-    parse: Dict[str, Any] = {
-        "intent": {key: value for key, value in (latest.get("intent") or {}).items() if key in ("name", "confidence")},
-        "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in latest.get("entities") or []],
-    }
-    key = selector.get("intent_response_key")
-    if key:
-        parse["response_selector"] = {FAQ_INTENT: {"response": {"intent_response_key": key}}}
-    return parse
+    dispatcher.utter_message(json_message={"analytics": {"event": event, **fields}})

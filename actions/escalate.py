@@ -1,10 +1,10 @@
 """Hands the conversation to a person: the rules of handoff/escalation.py applied to the bot's reading.
 
 The action does not tell the customer anything itself: it returns a `handoff`
-request (reason, detail, priority and the transcript with what the bot
-understood) as a custom message. The gateway writes the ticket first, then
-tells the customer honestly what happens next (queue position, or leaving a
-message outside business hours).
+request (reason, detail, priority) as a custom message. The gateway writes the
+ticket first, with the stored conversation and the bot's reading of each
+message, then tells the customer honestly what happens next (queue position,
+or leaving a message outside business hours).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURE_SLOT, FAQ_INTENT, chosen_faq_key, failure_count
 from handoff.escalation import BOT_SIDE_RULES, Escalation, Turn, rules
-from handoff.transcript import transcript_from_events
 
 
 def full_intent(tracker: Tracker) -> Optional[str]:
@@ -40,14 +39,9 @@ def current_turn(tracker: Tracker, failed: bool = False) -> Turn:
     )
 
 
-def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
-    """The conversation so far, each customer message with the bot's reading of it."""
-    return transcript_from_events(tracker.events)
-
-
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision: Escalation) -> List[EventType]:
     """Asks the gateway to open a ticket; the failure count starts again."""
-    dispatcher.utter_message(json_message={"handoff": {**decision.to_json(), "transcript": transcript(tracker)}})
+    dispatcher.utter_message(json_message={"handoff": decision.to_json()})
     return [SlotSet(FAILURE_SLOT, 0.0)]
 
 

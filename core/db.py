@@ -6,12 +6,14 @@ SQLite (`var/shop.db`) by default; PostgreSQL or any SQLAlchemy URL through
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Optional
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 from core.settings import PROJECT_ROOT, project_path, settings
@@ -73,6 +75,20 @@ def create_database_engine(url: str) -> Engine:
 def write_transaction(engine: Engine):
     """engine.begin() that holds the write lock from the start on SQLite (elsewhere: a plain transaction)."""
     return engine.execution_options(write_lock=True).begin()
+
+
+@contextmanager
+def using(engine: Engine, connection: Optional[Connection] = None, write: bool = False) -> Iterator[Connection]:
+    """The caller's unit of work when it passes one; otherwise a transaction of its own (write: holding
+    the write lock from the start), committed when the block ends."""
+    if connection is not None:
+        yield connection
+    elif write:
+        with write_transaction(engine) as own:
+            yield own
+    else:
+        with engine.connect() as own:
+            yield own
 
 
 def upgrade_schema(engine: Engine) -> None:

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.db import using
 from handoff.passwords import hash_password, verify_password
 from handoff.schema import agent_sessions, agents
 
@@ -104,24 +105,24 @@ class AgentDirectory:
             )
             connection.execute(delete(agent_sessions).where(agent_sessions.c.agent_id == agent.id))
 
-    def by_username(self, username: str) -> Optional[Agent]:
-        with self.engine.connect() as connection:
+    def by_username(self, username: str, *, connection: Optional[Connection] = None) -> Optional[Agent]:
+        with using(self.engine, connection) as connection:
             row = connection.execute(select(agents).where(agents.c.username == username)).first()
         return _agent(row) if row else None
 
-    def by_id(self, agent_id: int) -> Optional[Agent]:
-        with self.engine.connect() as connection:
+    def by_id(self, agent_id: int, *, connection: Optional[Connection] = None) -> Optional[Agent]:
+        with using(self.engine, connection) as connection:
             row = connection.execute(select(agents).where(agents.c.id == agent_id)).first()
         return _agent(row) if row else None
 
-    def all(self) -> List[Agent]:
-        with self.engine.connect() as connection:
+    def all(self, *, connection: Optional[Connection] = None) -> List[Agent]:
+        with using(self.engine, connection) as connection:
             rows = connection.execute(select(agents).order_by(agents.c.username)).all()
         return [_agent(row) for row in rows]
 
-    def log_in(self, username: str, password: str) -> Optional[tuple]:
+    def log_in(self, username: str, password: str, *, connection: Optional[Connection] = None) -> Optional[tuple]:
         """(token, agent) for the right password, else None. Only the token's hash is stored."""
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             row = connection.execute(select(agents).where(agents.c.username == username)).first()
         # the hash runs even for unknown users, so timing does not tell which usernames exist
         stored = row.password_hash if row else hash_password("timing-equaliser")
@@ -138,11 +139,11 @@ class AgentDirectory:
             )
         return token, _agent(row)
 
-    def agent_for_token(self, token: str) -> Optional[Agent]:
+    def agent_for_token(self, token: str, *, connection: Optional[Connection] = None) -> Optional[Agent]:
         """The agent whose unexpired session this token is."""
         if not token:
             return None
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             row = connection.execute(
                 select(agents)
                 .join(agent_sessions, agent_sessions.c.agent_id == agents.c.id)
@@ -159,10 +160,10 @@ class AgentDirectory:
         with self.engine.begin() as connection:
             connection.execute(update(agents).where(agents.c.id == agent_id).values(last_seen_at=_now()))
 
-    def online_count(self, within_seconds: float) -> int:
+    def online_count(self, within_seconds: float, *, connection: Optional[Connection] = None) -> int:
         """Agents seen within the last `within_seconds`."""
         since = _now() - timedelta(seconds=within_seconds)
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             return int(connection.execute(
                 select(func.count()).select_from(agents).where(agents.c.last_seen_at >= since)
             ).scalar() or 0)

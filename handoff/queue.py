@@ -16,9 +16,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from uuid import uuid4
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from core.db import write_transaction
+from core.db import using
 from handoff.schema import (
     ABANDONED,
     ASSIGNED,
@@ -130,10 +130,11 @@ class TicketQueue:
         transcript: Optional[List[Dict[str, Any]]] = None,
         kind: str = LIVE,
         contact_phone: Optional[str] = None,
+        connection: Optional[Connection] = None,
     ) -> Tuple[Ticket, bool]:
         """Writes a ticket (committed before this returns); (ticket, created). A conversation has at most
         one open live ticket: asking again returns the open one."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             if kind == LIVE:
                 existing = connection.execute(
                     select(tickets).where(
@@ -156,14 +157,14 @@ class TicketQueue:
         return _ticket(row), True
 
     # -- reading ------------------------------------------------------------------------------
-    def get(self, ticket_id: int) -> Optional[Ticket]:
-        with self.engine.connect() as connection:
+    def get(self, ticket_id: int, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
+        with using(self.engine, connection) as connection:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row) if row else None
 
-    def open_ticket_for(self, conversation_id: str) -> Optional[Ticket]:
+    def open_ticket_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's waiting or assigned live ticket, if any."""
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             row = connection.execute(
                 select(tickets)
                 .where(
@@ -175,22 +176,22 @@ class TicketQueue:
             ).first()
         return _ticket(row) if row else None
 
-    def latest_for(self, conversation_id: str) -> Optional[Ticket]:
+    def latest_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's most recent ticket, whatever its state."""
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             row = connection.execute(
                 select(tickets).where(tickets.c.conversation_id == conversation_id).order_by(tickets.c.id.desc())
             ).first()
         return _ticket(row) if row else None
 
-    def waiting(self) -> List[Ticket]:
+    def waiting(self, *, connection: Optional[Connection] = None) -> List[Ticket]:
         """Waiting tickets in the order agents get them."""
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             rows = connection.execute(select(tickets).where(tickets.c.status == WAITING).order_by(*QUEUE_ORDER)).all()
         return [_ticket(row) for row in rows]
 
-    def assigned_to(self, agent_id: int) -> List[Ticket]:
-        with self.engine.connect() as connection:
+    def assigned_to(self, agent_id: int, *, connection: Optional[Connection] = None) -> List[Ticket]:
+        with using(self.engine, connection) as connection:
             rows = connection.execute(
                 select(tickets)
                 .where(tickets.c.status == ASSIGNED, tickets.c.agent_id == agent_id)
@@ -198,9 +199,11 @@ class TicketQueue:
             ).all()
         return [_ticket(row) for row in rows]
 
-    def average_handling_seconds(self, at_least: int = 5) -> Optional[float]:
+    def average_handling_seconds(
+        self, at_least: int = 5, *, connection: Optional[Connection] = None,
+    ) -> Optional[float]:
         """Mean time from an agent taking a live ticket to resolving it, once `at_least` tickets are resolved."""
-        with self.engine.connect() as connection:
+        with using(self.engine, connection) as connection:
             rows = connection.execute(
                 select(tickets.c.assigned_at, tickets.c.resolved_at)
                 .where(tickets.c.status == RESOLVED, tickets.c.kind == LIVE, tickets.c.assigned_at.isnot(None))
@@ -212,10 +215,10 @@ class TicketQueue:
         return sum((_aware(r.resolved_at) - _aware(r.assigned_at)).total_seconds() for r in rows) / len(rows)
 
     # -- taking -------------------------------------------------------------------------------
-    def take_next(self, agent_id: int) -> Optional[Ticket]:
+    def take_next(self, agent_id: int, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """Assigns the first waiting ticket to the agent; None when nobody is waiting."""
         now = _now()
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             chosen = select(tickets.c.id).where(tickets.c.status == WAITING).order_by(*QUEUE_ORDER).limit(1)
             if self.postgres:
                 chosen = chosen.with_for_update(skip_locked=True)
@@ -233,9 +236,9 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
-    def take(self, ticket_id: int, agent_id: int) -> Optional[Ticket]:
+    def take(self, ticket_id: int, agent_id: int, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """Assigns this waiting ticket to the agent; None if it is not waiting (any more)."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             updated = connection.execute(
                 update(tickets)
                 .where(tickets.c.id == ticket_id, tickets.c.status == WAITING)
@@ -257,9 +260,9 @@ class TicketQueue:
             raise TicketError("not_your_ticket", f"ticket {ticket_id} is not assigned to you")
         return row
 
-    def note_agent_reply(self, ticket_id: int, agent_id: int) -> Ticket:
+    def note_agent_reply(self, ticket_id: int, agent_id: int, *, connection: Optional[Connection] = None) -> Ticket:
         """Checks the agent may write in this ticket and records the first reply time."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             row = self._owned(connection, ticket_id, agent_id)
             if row.first_agent_reply_at is None:
                 connection.execute(
@@ -268,9 +271,11 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
-    def transfer(self, ticket_id: int, agent_id: int, to_agent_id: int) -> Ticket:
+    def transfer(
+        self, ticket_id: int, agent_id: int, to_agent_id: int, *, connection: Optional[Connection] = None,
+    ) -> Ticket:
         """Gives the agent's ticket to another agent."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             self._owned(connection, ticket_id, agent_id)
             connection.execute(
                 update(tickets).where(tickets.c.id == ticket_id).values(agent_id=to_agent_id, assigned_at=_now())
@@ -278,9 +283,11 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
-    def resolve(self, ticket_id: int, agent_id: Optional[int], note: str) -> Ticket:
+    def resolve(
+        self, ticket_id: int, agent_id: Optional[int], note: str, *, connection: Optional[Connection] = None,
+    ) -> Ticket:
         """Closes the ticket with the agent's note (agent_id None: a supervisor closing any ticket)."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             self._owned(connection, ticket_id, agent_id)
             connection.execute(
                 update(tickets)
@@ -290,9 +297,9 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
-    def cancel(self, conversation_id: str) -> Optional[Ticket]:
+    def cancel(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The customer stops waiting: their waiting live ticket becomes abandoned."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             row = connection.execute(
                 select(tickets).where(
                     tickets.c.conversation_id == conversation_id, tickets.c.kind == LIVE, tickets.c.status == WAITING
@@ -306,9 +313,12 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == row.id)).first()
         return _ticket(row)
 
-    def rate(self, ticket_id: int, conversation_id: str, score: int, comment: str) -> Ticket:
+    def rate(
+        self, ticket_id: int, conversation_id: str, score: int, comment: str, *,
+        connection: Optional[Connection] = None,
+    ) -> Ticket:
         """Stores the customer's rating of a resolved ticket of their own conversation."""
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
             if row is None or row.conversation_id != conversation_id or row.status != RESOLVED:
                 raise TicketError("no_ticket", f"no resolved ticket {ticket_id} in this conversation")
@@ -318,12 +328,12 @@ class TicketQueue:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row)
 
-    def requeue_stale(self, agent_timeout_seconds: float) -> List[Ticket]:
+    def requeue_stale(self, agent_timeout_seconds: float, *, connection: Optional[Connection] = None) -> List[Ticket]:
         """Tickets whose agent has not been seen for `agent_timeout_seconds` go back to the queue,
         keeping their history and their original place (created_at)."""
         cutoff = _now() - timedelta(seconds=agent_timeout_seconds)
         gone = select(agents.c.id).where(or_(agents.c.last_seen_at < cutoff, agents.c.last_seen_at.is_(None)))
-        with write_transaction(self.engine) as connection:
+        with using(self.engine, connection, write=True) as connection:
             rows = connection.execute(
                 select(tickets).where(tickets.c.status == ASSIGNED, tickets.c.agent_id.in_(gone))
             ).all()
@@ -335,8 +345,8 @@ class TicketQueue:
                 )
         return [_ticket(row) for row in rows]
 
-    def count_waiting(self) -> int:
-        with self.engine.connect() as connection:
+    def count_waiting(self, *, connection: Optional[Connection] = None) -> int:
+        with using(self.engine, connection) as connection:
             return int(connection.execute(
                 select(func.count()).select_from(tickets).where(tickets.c.status == WAITING)
             ).scalar() or 0)

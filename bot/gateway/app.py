@@ -37,12 +37,24 @@ from bot.gateway.config import GatewayConfig
 from bot.gateway.console_api import create_console_app
 from bot.gateway.console_hub import ConsoleHub
 from bot.gateway.conversations import ChatService
+from bot.gateway.customer_notices import CustomerNotices
 from bot.gateway.customer_socket import customer_socket
 from bot.gateway.dashboard_api import create_dashboard_app
 from bot.gateway.event_recorder import EventRecorder
-from bot.gateway.handoff_desk import HandoffDesk
 from bot.gateway.hub import ConversationHub
-from bot.gateway.keys import AGENTS, CONFIG, CONSOLES, DASHBOARD, DESK, HUB, KNOWLEDGE, RASA, RELAY, SERVICE
+from bot.gateway.keys import (
+    AGENTS,
+    CONFIG,
+    CONSOLES,
+    DASHBOARD,
+    HANDOFF,
+    HUB,
+    KNOWLEDGE,
+    NOTICES,
+    RASA,
+    RELAY,
+    SERVICE,
+)
 from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import RateLimiter
@@ -52,6 +64,7 @@ from handoff.accounts import AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.escalation import Rules
 from handoff.queue import TicketQueue
+from handoff.services import HandoffService
 
 logger = logging.getLogger(__name__)
 
@@ -94,39 +107,43 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     upgrade_schema(engine)
     hub = ConversationHub(ConversationStore(engine), config.history_limit)
     rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds, config.rasa_connections)
-    relay = BotRelay(hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text)
     limiter = RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
     handoff = config.handoff
     agent_timeout = float(handoff.get("agent_timeout_seconds", 120))
     agents = AgentDirectory(engine, float(handoff.get("session_hours", 12)))
-    desk = HandoffDesk(
-        hub, TicketQueue(engine), agents,
-        Rules.from_settings(config.escalation), BusinessHours.from_settings(handoff),
+    service = HandoffService(
+        engine, TicketQueue(engine), agents, hub,
+        Rules.from_settings(config.escalation), BusinessHours.from_settings(handoff), hub.run_blocking,
         online_window_seconds=min(60.0, agent_timeout),
         default_handling_seconds=60 * float(handoff.get("default_handling_minutes", 8)),
     )
+    # the handoff service's listeners, in this order: the log, the customer, the consoles
     recorder = EventRecorder(hub, EventLog(engine))
-    relay.desk = desk
-    relay.recorder = recorder
-    desk.rasa = rasa
-    desk.recorder = recorder
+    recorder.listen_to(service.events)
+    notices = CustomerNotices(hub, service)
+    consoles = ConsoleHub(service, hub)
+    relay = BotRelay(
+        hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text,
+        handoff=service, recorder=recorder,
+    )
     app[CONFIG] = config
     app[HUB] = hub
     app[RASA] = rasa
     app[RELAY] = relay
-    app[DESK] = desk
+    app[HANDOFF] = service
+    app[NOTICES] = notices
     app[AGENTS] = agents
-    app[CONSOLES] = ConsoleHub(desk)
+    app[CONSOLES] = consoles
     app[KNOWLEDGE] = LazyKnowledge()
     app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
-    app[SERVICE] = ChatService(hub, relay, desk, limiter, config.max_message_length)
+    app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length)
 
     async def requeue_forever() -> None:
         # tickets of agents who closed their console or lost their connection go back to the queue
         while True:
             await asyncio.sleep(max(1.0, agent_timeout / 4))
             try:
-                await desk.requeue_stale(agent_timeout)
+                await service.requeue_stale(agent_timeout)
             except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
                 logger.exception("requeueing stale tickets failed")
 

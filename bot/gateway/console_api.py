@@ -11,10 +11,10 @@ from aiohttp import web
 
 from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised, with_agents
 from bot.gateway.console_socket import console_socket
-from bot.gateway.handoff_desk import HandoffDesk
-from bot.gateway.keys import AGENTS, CONSOLES, DESK, KNOWLEDGE
+from bot.gateway.keys import AGENTS, CONSOLES, HANDOFF, KNOWLEDGE
 from handoff.accounts import Agent
-from handoff.queue import TicketError
+from handoff.queue import Ticket, TicketError
+from handoff.services import HandoffService
 
 MESSAGE_LIMIT = 5000
 TICKET_ERROR_STATUS = {"no_such_ticket": 404, "not_your_ticket": 403, "ticket_closed": 409, "no_such_agent": 404}
@@ -55,8 +55,12 @@ async def _body(request: web.Request) -> Dict[str, Any]:
     return body
 
 
-def _desk(request: web.Request) -> HandoffDesk:
-    return request.config_dict[DESK]
+def _handoff(request: web.Request) -> HandoffService:
+    return request.config_dict[HANDOFF]
+
+
+async def _view(request: web.Request, ticket: Ticket) -> web.Response:
+    return _json(await request.config_dict[CONSOLES].ticket_view(ticket))
 
 
 async def login(request: web.Request) -> web.Response:
@@ -99,11 +103,10 @@ async def queue(request: web.Request, agent: Agent) -> web.Response:
 
 @logged_in
 async def take_next(request: web.Request, agent: Agent) -> web.Response:
-    desk = _desk(request)
-    ticket = await desk.take_next(agent)
+    ticket = await _handoff(request).take_next(agent)
     if ticket is None:
         return _error("queue_empty", "队列中没有等待的客户", 404)
-    return _json(await desk.ticket_view(ticket))
+    return await _view(request, ticket)
 
 
 @logged_in
@@ -113,20 +116,18 @@ async def take(request: web.Request, agent: Agent) -> web.Response:
         ticket_id = int(request.match_info["ticket_id"])
     except ValueError:
         return _error("no_such_ticket", "ticket ids are numbers", 404)
-    desk = _desk(request)
-    ticket = await desk.take_next(agent, ticket_id)
+    ticket = await _handoff(request).take_next(agent, ticket_id)
     if ticket is None:
         return _error("not_waiting", "这位客户已被接入或已离开", 409)
-    return _json(await desk.ticket_view(ticket))
+    return await _view(request, ticket)
 
 
 async def _ticket_for(request: web.Request, agent: Agent) -> Any:
-    desk = _desk(request)
     try:
         ticket_id = int(request.match_info["ticket_id"])
     except ValueError:
         raise TicketError("no_such_ticket", "ticket ids are numbers") from None
-    ticket = await desk._sql(desk.queue.get, ticket_id)
+    ticket = await _handoff(request).get(ticket_id)
     if ticket is None:
         raise TicketError("no_such_ticket", f"there is no ticket {ticket_id}")
     if agent.role != "supervisor" and ticket.agent_id != agent.id:
@@ -137,7 +138,7 @@ async def _ticket_for(request: web.Request, agent: Agent) -> Any:
 @logged_in
 async def get_ticket(request: web.Request, agent: Agent) -> web.Response:
     ticket = await _ticket_for(request, agent)
-    return _json(await _desk(request).ticket_view(ticket))
+    return await _view(request, ticket)
 
 
 @logged_in
@@ -149,7 +150,7 @@ async def post_message(request: web.Request, agent: Agent) -> web.Response:
     if len(text) > MESSAGE_LIMIT:
         return _error("too_long", f"消息最多 {MESSAGE_LIMIT} 个字", 413)
     ticket = await _ticket_for(request, agent)
-    message = await _desk(request).agent_reply(agent, ticket.id, text.strip())
+    message = await _handoff(request).agent_reply(agent, ticket.id, text.strip())
     frame = message.to_frame()
     frame.pop("type")
     return _json(frame, 201)
@@ -159,18 +160,16 @@ async def post_message(request: web.Request, agent: Agent) -> web.Response:
 async def transfer(request: web.Request, agent: Agent) -> web.Response:
     body = await _body(request)
     ticket = await _ticket_for(request, agent)
-    desk = _desk(request)
-    moved = await desk.transfer(agent, ticket.id, str(body.get("to", "")))
-    return _json(await desk.ticket_view(moved))
+    moved = await _handoff(request).transfer(agent, ticket.id, str(body.get("to", "")))
+    return await _view(request, moved)
 
 
 @logged_in
 async def resolve(request: web.Request, agent: Agent) -> web.Response:
     body = await _body(request)
     ticket = await _ticket_for(request, agent)
-    desk = _desk(request)
-    done = await desk.resolve(agent, ticket.id, str(body.get("note", ""))[:2000])
-    return _json(await desk.ticket_view(done))
+    done = await _handoff(request).resolve(agent, ticket.id, str(body.get("note", ""))[:2000])
+    return await _view(request, done)
 
 
 @logged_in

@@ -1,5 +1,6 @@
-"""The agent consoles' live read model: every open console, its queue snapshot and the messages of the
-tickets its agent holds (the socket that carries them is console_socket.py)."""
+"""The agent consoles' read model: every open console, its queue snapshot, the messages of the tickets
+its agent holds, and the ticket view of docs/console-api.md (the socket that carries them is
+console_socket.py). It listens to the handoff service's events and refreshes on every queue change."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, Set
 
+from bot.gateway.hub import ConversationHub
 from handoff.accounts import Agent
+from handoff.events import QueueChanged
+from handoff.queue import Ticket
+from handoff.services import HandoffService
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +41,27 @@ class ConsoleConnection:
 class ConsoleHub:
     """Every open console; pushes queue snapshots and the agents' tickets' messages."""
 
-    def __init__(self, desk: Any) -> None:
-        self.desk = desk
+    def __init__(self, service: HandoffService, hub: ConversationHub) -> None:
+        self.service = service
+        self.hub = hub
         self.connections: Set[ConsoleConnection] = set()
-        desk.on_queue_change.append(self.queue_changed)
+        service.events.subscribe(self._on_event)
+
+    async def _on_event(self, event: Any) -> None:
+        if isinstance(event, QueueChanged):
+            await self.queue_changed()
 
     async def snapshot(self, agent: Agent) -> Dict[str, Any]:
         """The `queue` frame (also the body of GET /console/api/queue)."""
-        desk = self.desk
-        waiting = await desk._sql(desk.queue.waiting)
-        mine = await desk._sql(desk.queue.assigned_to, agent.id)
-        previews = await desk._sql(desk.hub.store.last_customer_texts, [t.conversation_id for t in waiting + mine])
+        service = self.service
+
+        def read() -> Any:
+            waiting = service.queue.waiting()
+            mine = service.queue.assigned_to(agent.id)
+            previews = self.hub.store.last_customer_texts([t.conversation_id for t in waiting + mine])
+            return waiting, mine, previews
+
+        waiting, mine, previews = await service.run_blocking(read)
         return {
             "type": "queue",
             "waiting": [
@@ -54,8 +69,32 @@ class ConsoleHub:
                 for n, t in enumerate(waiting, start=1)
             ],
             "mine": [{**t.summary(None, agent.name), "preview": previews.get(t.conversation_id, "")} for t in mine],
-            "agents_online": await desk.agents_online(),
+            "agents_online": await service.agents_online(),
         }
+
+    async def ticket_view(self, ticket: Ticket) -> Dict[str, Any]:
+        """The `Ticket` object of docs/console-api.md: summary, metadata, the transcript with the bot's readings."""
+        details = await self.service.ticket_details(ticket)
+        view = ticket.summary(details.position, details.agent_name)
+        messages = await self.hub.history(ticket.conversation_id)
+        view.update(
+            shop_metadata=await self.hub.shop_metadata(ticket.conversation_id) or {},
+            transcript=[message.to_transcript_line() for message in messages],
+            preview=next((m.text for m in reversed(messages) if m.sender == "customer"), ""),
+            resolution_note=ticket.resolution_note,
+            rating=ticket.rating,
+            rating_comment=ticket.rating_comment,
+            first_agent_reply_at=ticket.first_agent_reply_at.isoformat() if ticket.first_agent_reply_at else None,
+            resolved_at=ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        )
+        return view
+
+    def forget(self, connection: ConsoleConnection) -> None:
+        """A console closed: stop following its tickets' conversations."""
+        self.connections.discard(connection)
+        for conversation_id, feed in connection.feeds.values():
+            self.hub.unsubscribe(conversation_id, feed)
+        connection.feeds.clear()
 
     async def queue_changed(self) -> None:
         for connection in list(self.connections):
@@ -69,9 +108,9 @@ class ConsoleHub:
         for ticket_id in list(connection.feeds):
             if ticket_id not in held:
                 conversation_id, feed = connection.feeds.pop(ticket_id)
-                self.desk.hub.unsubscribe(conversation_id, feed)
+                self.hub.unsubscribe(conversation_id, feed)
         for ticket_id, conversation_id in held.items():
             if ticket_id not in connection.feeds:
                 feed = TicketFeed(connection.outbox, ticket_id)
-                self.desk.hub.subscribe(conversation_id, feed)
+                self.hub.subscribe(conversation_id, feed)
                 connection.feeds[ticket_id] = (conversation_id, feed)

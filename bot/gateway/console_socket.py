@@ -25,7 +25,6 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     connection = ConsoleConnection(agent)
     consoles.connections.add(connection)
-    desk = consoles.desk
 
     async def write() -> None:
         while True:
@@ -49,9 +48,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
             elif received.type == WSMsgType.ERROR:
                 break
     finally:
-        consoles.connections.discard(connection)
-        for conversation_id, feed in connection.feeds.values():
-            desk.hub.unsubscribe(conversation_id, feed)
+        consoles.forget(connection)
         presence.cancel()
         writer.cancel()
     return ws

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from bot.gateway.bot_relay import BotRelay
-from bot.gateway.handoff_desk import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, HandoffDesk
+from bot.gateway.customer_notices import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, CustomerNotices
 from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import Message
+from core.reading import faq_key_of_payload
 from handoff.errors import HandoffRefused
 from handoff.escalation import GATEWAY_SIDE_RULES, Escalation, Turn
+from handoff.services import HandoffService
 
 
 @dataclass
@@ -45,11 +47,13 @@ class ChatService:
     """Customer-side conversation logic shared by both transports."""
 
     def __init__(
-        self, hub: ConversationHub, relay: BotRelay, desk: HandoffDesk, limiter: RateLimiter, max_length: int
+        self, hub: ConversationHub, relay: BotRelay, handoff: HandoffService, notices: CustomerNotices,
+        limiter: RateLimiter, max_length: int,
     ) -> None:
         self.hub = hub
         self.relay = relay
-        self.desk = desk
+        self.handoff = handoff
+        self.notices = notices
         self.limiter = limiter
         self.max_length = max_length
 
@@ -86,15 +90,15 @@ class ChatService:
 
     async def _route(self, session_id: str, stored: Message, payload: Optional[str], metadata: Dict[str, str]) -> None:
         if payload == LEAVE_MESSAGE_PAYLOAD:
-            await self.desk.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
+            await self.handoff.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
             return
         recorder = self.relay.recorder
-        if await self.desk.open_ticket(session_id):
+        if await self.handoff.open_ticket(session_id):
             # an agent has (or will have) this conversation: the bot must not answer
             if recorder:
                 await recorder.customer_message(session_id, stored.text, "agent")
             return
-        rules = self.desk.rules
+        rules = self.handoff.rules
         if payload == HANDOFF_PAYLOAD:
             decision: Optional[Escalation] = rules.escalate("request_human", "点击了“转人工”按钮")
         else:
@@ -103,12 +107,16 @@ class ChatService:
         if decision:
             if recorder:
                 await recorder.customer_message(session_id, stored.text, "gateway")
-            await self.desk.escalate(session_id, decision)
+            await self.handoff.escalate(session_id, decision)
             return
-        if payload and payload.startswith('/faq{') and recorder:
-            key = payload.split('"faq_key":', 1)[-1].strip(' "}')
-            await recorder.record(session_id, "suggestion_taken", kb_key=key[:120])
-        self.relay.submit(session_id, payload or text_for_bot(stored.text), metadata, shown=stored.text)
+        picked = faq_key_of_payload(payload)
+        if picked and recorder:
+            await recorder.record(session_id, "suggestion_taken", kb_key=picked[:120])
+        self.relay.submit(session_id, payload or text_for_bot(stored.text), metadata, stored)
+
+    async def state_frames(self, session_id: str) -> List[Dict[str, Any]]:
+        """The handoff state a (re)connecting client must be shown."""
+        return await self.notices.state_frames(session_id)
 
     async def control(self, session_id: str, frame: Dict[str, Any]) -> None:
         """The handoff frames a customer may send: cancel_handoff, rating, leave_message."""
@@ -120,14 +128,14 @@ class ChatService:
     async def _control(self, session_id: str, frame: Dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "cancel_handoff":
-            await self.desk.cancel(session_id)
+            await self.handoff.cancel(session_id)
         elif kind == "rating":
-            await self.desk.rate(session_id, frame.get("ticket_id"), frame.get("score"), frame.get("comment"))
+            await self.handoff.rate(session_id, frame.get("ticket_id"), frame.get("score"), frame.get("comment"))
         elif kind == "leave_message":
             allowed, wait = self.limiter.check(session_id)
             if not allowed:
                 raise ProtocolError("rate_limited", seconds=wait)
-            await self.desk.leave_message(session_id, frame.get("text"), frame.get("phone"))
+            await self.handoff.leave_message(session_id, frame.get("text"), frame.get("phone"))
         else:
             raise ProtocolError("unknown_type")
 

@@ -80,7 +80,7 @@ async def hello(request: web.Request) -> web.Response:
             "messages": [m.to_frame() for m in welcome.history],
             "notice": live.notice,
             "typing": live.typing,
-            "frames": await request.config_dict[SERVICE].desk.state_frames(welcome.session_id),
+            "frames": await request.config_dict[SERVICE].state_frames(welcome.session_id),
         }
     )
 
@@ -99,7 +99,7 @@ async def post_frame(request: web.Request) -> web.Response:
         await service.control(session_id, body)
     except ProtocolError as error:
         return _error(error)
-    return _json({"frames": await service.desk.state_frames(session_id)})
+    return _json({"frames": await service.state_frames(session_id)})
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -136,5 +136,5 @@ async def events(request: web.Request) -> web.Response:
     live = hub.live(session_id)
     return _json({
         "messages": [m.to_frame() for m in messages], "notice": live.notice, "typing": live.typing,
-        "frames": await request.config_dict[SERVICE].desk.state_frames(session_id),
+        "frames": await request.config_dict[SERVICE].state_frames(session_id),
     })

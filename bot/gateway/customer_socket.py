@@ -72,7 +72,7 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                         outbox.put_nowait({"type": "notice", **live.notice})
                     if live.typing:
                         outbox.put_nowait({"type": "typing", "on": True})
-                    for state in await service.desk.state_frames(session_id):
+                    for state in await service.state_frames(session_id):
                         outbox.put_nowait(state)
                 elif kind == "message":
                     if session_id is None:

@@ -12,7 +12,15 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from analytics.events import Event, EventLog, masked_entities
 from bot.gateway.hub import ConversationHub
-from handoff.transcript import reading_from_parse
+from handoff.events import (
+    AgentReplied,
+    HandoffEvents,
+    MessageLeft,
+    TicketCancelled,
+    TicketOpened,
+    TicketRated,
+    TicketResolved,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +85,14 @@ class EventRecorder:
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 
     async def customer_message(
-        self, conversation_id: str, text: str, to: str, parse: Optional[Dict[str, Any]] = None,
+        self, conversation_id: str, text: str, to: str, reading: Optional[Dict[str, Any]] = None,
         customer_id: Optional[str] = None,
     ) -> None:
-        """A customer message with the bot's reading of it, when the bot read it."""
+        """A customer message with the bot's reading of it (core/reading.py), when the bot read it."""
         fields: Dict[str, Any] = {"text": text, "detail": {"to": to}}
         if customer_id is not None:
             fields["customer_id"] = customer_id
-        if parse:
-            reading = reading_from_parse(parse)
+        if reading:
             fields.update(intent=reading["intent"], confidence=reading["confidence"])
             fields["detail"]["entities"] = masked_entities(reading["entities"])
         await self.record(conversation_id, "customer_message", **fields)
@@ -107,3 +114,46 @@ class EventRecorder:
         if customer_id is not None:
             fields["customer_id"] = customer_id
         await self.record(conversation_id, event, **fields)
+
+    def listen_to(self, events: HandoffEvents) -> None:
+        """Logs what the handoff service does: escalations, left messages, cancellations, agents' messages,
+        resolutions and ratings."""
+        events.subscribe(self.handoff_event)
+
+    async def handoff_event(self, event: object) -> None:
+        """One handoff event as a row of the event log (events that change nothing logged are skipped)."""
+        if isinstance(event, TicketOpened) and event.created:
+            ticket, decision = event.ticket, event.decision
+            await self.record(
+                ticket.conversation_id, "escalation", reason=decision.reason, ticket_id=ticket.id,
+                detail={"detail": decision.detail, "priority": decision.priority},
+            )
+        elif isinstance(event, MessageLeft):
+            await self.record(
+                event.ticket.conversation_id, "escalation", reason="left_message", ticket_id=event.ticket.id,
+                text=event.text, detail={"detail": "留言"},
+            )
+        elif isinstance(event, TicketCancelled):
+            await self.record(
+                event.ticket.conversation_id, "abandoned", ticket_id=event.ticket.id, detail={"cause": "cancelled"}
+            )
+        elif isinstance(event, TicketRated):
+            await self.record(
+                event.ticket.conversation_id, "rating", ticket_id=event.ticket.id, score=event.score,
+                text=event.comment or None, agent=event.agent_name,
+            )
+        elif isinstance(event, AgentReplied):
+            await self.record(
+                event.ticket.conversation_id, "agent_message", ticket_id=event.ticket.id, agent=event.agent_name,
+                text=event.text,
+            )
+        elif isinstance(event, TicketResolved):
+            ticket = event.ticket
+            taken = ticket.assigned_at or ticket.created_at
+            await self.record(
+                ticket.conversation_id, "resolution", ticket_id=ticket.id, agent=event.agent_name,
+                detail={
+                    "wait_seconds": round((taken - ticket.created_at).total_seconds(), 1),
+                    "handling_seconds": round((ticket.resolved_at - taken).total_seconds(), 1),
+                },
+            )

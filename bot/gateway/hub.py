@@ -1,9 +1,10 @@
-"""The conversation hub: stores a conversation's messages and pushes them to whoever is connected.
+"""The conversation hub: stores a conversation's messages, then pushes them to whoever is connected.
 
-Anything may post into a conversation through the hub (the bot relay now, a
-human agent later); every open WebSocket of that conversation gets the frame at
-once and HTTP long-poll clients are woken up. Storage runs in a worker thread
-so SQL never blocks the event loop.
+Anything may post into a conversation through the hub (the bot relay, the customer notices, an
+agent); the frame goes out through the fan-out (fan_out.py), which reaches every open WebSocket
+and wakes HTTP long-poll clients. The hub also keeps what is true of a conversation right now but
+is not a message (typing, a notice). Storage runs in a worker thread so SQL never blocks the
+event loop.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
+from bot.gateway.fan_out import FanOut, LocalFanOut, Subscriber
 from bot.gateway.store import ConversationStore, Message
 
 T = TypeVar("T")
@@ -33,15 +35,14 @@ class LiveState:
     leave_message_request: Optional[Dict[str, Any]] = None
     # the "person or message?" offer was made during the current bot outage
     offered_alternatives: bool = False
-    subscribers: Set[asyncio.Queue] = field(default_factory=set)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ConversationHub:
     """Stores and fans out messages, typing and notices per conversation."""
 
-    def __init__(self, store: ConversationStore, history_limit: int = 500) -> None:
+    def __init__(self, store: ConversationStore, history_limit: int = 500, fan_out: Optional[FanOut] = None) -> None:
         self.store = store
+        self.fan_out: FanOut = fan_out or LocalFanOut()
         self.history_limit = history_limit
         # SQLite allows one writer: one thread keeps writes in order without lock errors
         workers = 1 if store.engine.dialect.name == "sqlite" else 8
@@ -123,6 +124,24 @@ class ConversationHub:
             self._fan_out(conversation_id, message.to_frame())
         return message, duplicate
 
+    async def post_bot_turn(
+        self,
+        conversation_id: str,
+        answered: Optional[Message],
+        reading: Optional[Dict[str, Any]],
+        replies: List[Tuple[str, Dict[str, Any]]],
+    ) -> List[Message]:
+        """Stores the bot's replies (text, extra) and its reading of the message they answer, in one
+        transaction, then pushes the replies to the conversation's clients."""
+        stored = await self.run_blocking(
+            self.store.append_bot_turn, conversation_id, answered.id if answered else None, reading, replies
+        )
+        if answered is not None and reading is not None:
+            answered.reading = reading
+        for message in stored:
+            self._fan_out(conversation_id, message.to_frame())
+        return stored
+
     def set_typing(self, conversation_id: str, on: bool) -> None:
         """Shows or hides the typing indicator in every client of the conversation."""
         state = self.live(conversation_id)
@@ -144,31 +163,23 @@ class ConversationHub:
         """Sends a frame that is not a stored message (handoff state, queue place, forms) to the clients."""
         self._fan_out(conversation_id, frame)
 
-    def subscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
-        """From now on `queue` (anything with put_nowait) receives every frame pushed to the conversation."""
-        self.live(conversation_id).subscribers.add(queue)
+    def subscribe(self, conversation_id: str, subscriber: Subscriber) -> None:
+        """From now on `subscriber` (anything with put_nowait) receives every frame pushed to the conversation."""
+        self.fan_out.subscribe(conversation_id, subscriber)
 
-    def unsubscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
-        """Stops delivering to `queue`; forgets idle live state."""
+    def unsubscribe(self, conversation_id: str, subscriber: Subscriber) -> None:
+        """Stops delivering to `subscriber`; forgets idle live state."""
+        self.fan_out.unsubscribe(conversation_id, subscriber)
         state = self._live.get(conversation_id)
-        if state is None:
-            return
-        state.subscribers.discard(queue)
-        if not state.subscribers and not state.typing and state.notice is None and not state.leave_message_request:
+        if (
+            state is not None and not self.fan_out.has_subscribers(conversation_id)
+            and not state.typing and state.notice is None and not state.leave_message_request
+        ):
             self._live.pop(conversation_id, None)
 
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         """Returns when something is pushed to the conversation, or after `timeout` seconds."""
-        event = self.live(conversation_id).changed
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+        await self.fan_out.wait_for_change(conversation_id, timeout)
 
     def _fan_out(self, conversation_id: str, frame: Dict[str, Any]) -> None:
-        state = self.live(conversation_id)
-        for queue in list(state.subscribers):
-            queue.put_nowait(frame)
-        # wake long-poll waiters, then give later waiters a fresh event
-        state.changed.set()
-        state.changed = asyncio.Event()
+        self.fan_out.publish(conversation_id, frame)

@@ -14,18 +14,20 @@ from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
 from bot.gateway.console_hub import ConsoleHub
 from bot.gateway.conversations import ChatService
-from bot.gateway.handoff_desk import HandoffDesk
+from bot.gateway.customer_notices import CustomerNotices
 from bot.gateway.hub import ConversationHub
 from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from handoff.accounts import AgentDirectory
+from handoff.services import HandoffService
 
 CONFIG = web.AppKey("config", GatewayConfig)
 HUB = web.AppKey("hub", ConversationHub)
 SERVICE = web.AppKey("service", ChatService)
 RELAY = web.AppKey("relay", BotRelay)
 RASA = web.AppKey("rasa", RasaClient)
-DESK = web.AppKey("desk", HandoffDesk)
+HANDOFF = web.AppKey("handoff", HandoffService)
+NOTICES = web.AppKey("notices", CustomerNotices)
 AGENTS = web.AppKey("agents", AgentDirectory)
 CONSOLES = web.AppKey("consoles", ConsoleHub)
 KNOWLEDGE = web.AppKey("knowledge", LazyKnowledge)

@@ -1,7 +1,8 @@
-"""The gateway's side of Rasa: customer messages go to Rasa's REST channel, replies come back in the response.
+"""The gateway's side of Rasa: customer messages go to Rasa's gateway channel, replies come back in the response.
 
-Rasa 3.6's REST channel (`/webhooks/rest/webhook`) already carries `metadata`
-and `input_channel` into the tracker, so no custom Rasa channel is needed; the
+The channel (bot/rasa_channel.py, `/webhooks/gateway/webhook`) takes Rasa's REST body, so
+`metadata` and `input_channel` reach the tracker, and answers with the replies and the bot's
+reading of the message: one request per customer message, and none to the tracker API. The
 gateway, not Rasa, keeps the customer's connection and decides where replies go.
 """
 
@@ -14,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import aiohttp
 
 INPUT_CHANNEL = "widget"
+WEBHOOK_PATH = "/webhooks/gateway/webhook"
 
 
 class BotUnavailable(Exception):
@@ -42,6 +44,21 @@ class BotReply:
         return extra
 
 
+@dataclass
+class BotAnswer:
+    """The bot's answer to one customer message: its replies and how it read the message."""
+
+    replies: List[BotReply]
+    reading: Optional[Dict[str, Any]] = None
+
+
+def parse_answer(body: Any) -> BotAnswer:
+    """The gateway channel's response; a reading of the wrong shape is dropped."""
+    body = body if isinstance(body, dict) else {}
+    reading = body.get("reading") if isinstance(body.get("reading"), dict) else None
+    return BotAnswer(parse_replies(body.get("messages")), reading)
+
+
 def parse_replies(body: Any) -> List[BotReply]:
     """Rasa's REST response (a list of messages) as BotReply objects; unknown shapes are skipped."""
     replies = []
@@ -67,7 +84,7 @@ class RasaClient:
     """Posts to Rasa's REST channel with one shared connection pool."""
 
     def __init__(self, base_url: str, timeout_seconds: float, max_connections: int = 32) -> None:
-        self.webhook_url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self.webhook_url = base_url.rstrip("/") + WEBHOOK_PATH
         # `total` includes the wait for a free pooled connection; a refused or black-holed
         # Rasa port fails fast on `sock_connect`
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_connect=min(3.0, timeout_seconds))
@@ -87,42 +104,20 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
-    async def _tracker(self, conversation_id: str, params: Dict[str, str], timeout_seconds: float) -> Dict[str, Any]:
-        """Rasa's tracker of a conversation (its HTTP API), or {} when Rasa cannot say."""
-        assert self._session is not None, "RasaClient.start() was not called"
-        url = self.webhook_url.split("/webhooks/")[0] + f"/conversations/{conversation_id}/tracker"
-        try:
-            async with self._session.get(
-                url, params=params, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
-            ) as response:
-                if response.status != 200:
-                    return {}
-                body = await response.json(content_type=None)
-        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError):
-            return {}
-        return body if isinstance(body, dict) else {}
-
-    async def tracker_events(self, conversation_id: str, timeout_seconds: float = 3.0) -> List[Dict[str, Any]]:
-        """Rasa's events of a conversation (what it understood), or []."""
-        events = (await self._tracker(conversation_id, {}, timeout_seconds)).get("events")
-        return events if isinstance(events, list) else []
-
-    async def latest_reading(self, conversation_id: str, timeout_seconds: float = 3.0) -> Optional[Dict[str, Any]]:
-        """Rasa's parse of the conversation's latest message (no events transferred), or None."""
-        latest = (await self._tracker(conversation_id, {"include_events": "NONE"}, timeout_seconds)).get(
-            "latest_message"
-        )
-        return latest if isinstance(latest, dict) else None
-
-    async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> List[BotReply]:
-        """The bot's replies to one customer message; BotUnavailable when Rasa cannot give them."""
+    async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> BotAnswer:
+        """The bot's answer to one customer message; BotUnavailable when Rasa cannot give it."""
         assert self._session is not None, "RasaClient.start() was not called"
         body = {"sender": conversation_id, "message": text, "metadata": metadata, "input_channel": INPUT_CHANNEL}
         try:
             async with self._session.post(self.webhook_url, json=body) as response:
+                if response.status == 404:
+                    raise BotUnavailable(
+                        f"Rasa has no gateway channel at {self.webhook_url}: start it with credentials.yml, "
+                        "which lists bot.rasa_channel.GatewayInput"
+                    )
                 if response.status != 200:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status} at {self.webhook_url}")
-                return parse_replies(await response.json(content_type=None))
+                return parse_answer(await response.json(content_type=None))
         except asyncio.TimeoutError:
             raise BotUnavailable(
                 f"Rasa did not answer in time at {self.webhook_url} (gateway.bot_timeout_seconds="

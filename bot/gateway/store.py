@@ -58,6 +58,8 @@ messages = Table(
     Column("text", Text, nullable=False, default=""),
     Column("payload", Text),
     Column("extra", JSON, nullable=False, default=dict),
+    # the bot's reading of a customer message (core/reading.py), stored when its reply arrives
+    Column("reading", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
@@ -81,6 +83,7 @@ class Message:
     client_id: Optional[str] = None
     payload: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict)
+    reading: Optional[Dict[str, Any]] = None
 
     def to_frame(self) -> Dict[str, Any]:
         """The `message` frame of the chat protocol (docs/chat-protocol.md)."""
@@ -101,6 +104,14 @@ class Message:
             frame["agent"] = self.extra["agent"]
         return frame
 
+    def to_transcript_line(self) -> Dict[str, Any]:
+        """The message as the agent sees it: the frame without its type, with the bot's reading."""
+        line = self.to_frame()
+        line.pop("type", None)
+        if self.reading:
+            line["reading"] = self.reading
+        return line
+
 
 def _row_to_message(row: Any) -> Message:
     return Message(
@@ -113,6 +124,7 @@ def _row_to_message(row: Any) -> Message:
         client_id=row.client_id,
         payload=row.payload,
         extra=row.extra or {},
+        reading=row.reading,
     )
 
 
@@ -181,32 +193,11 @@ class ConversationStore:
         A customer message whose client_id is already stored is not stored
         again: the stored one comes back with duplicate=True.
         """
-        if sender not in SENDERS:
-            raise ValueError(f"unknown sender {sender!r}; expected one of {SENDERS}")
         for _attempt in range(5):
             try:
                 with write_transaction(self.engine) as connection:
-                    last = connection.execute(
-                        select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-                    ).scalar()
-                    values = dict(
-                        id=uuid4().hex,
-                        conversation_id=conversation_id,
-                        seq=(last or 0) + 1,
-                        sender=sender,
-                        client_id=client_id,
-                        text=text,
-                        payload=payload,
-                        extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)),
-                        created_at=_now(),
-                    )
-                    connection.execute(messages.insert().values(**values))
-                    connection.execute(
-                        conversations.update()
-                        .where(conversations.c.id == conversation_id)
-                        .values(updated_at=values["created_at"])
-                    )
-                return Message(**values), False
+                    stored = self._insert(connection, conversation_id, [(sender, text, extra)], client_id, payload)
+                return stored[0], False
             except IntegrityError:
                 # this client id is stored already (a re-sent message), or another writer took this
                 # seq first: the unique constraints decide, so the common case needs no read beforehand
@@ -216,6 +207,57 @@ class ConversationStore:
                         return existing, True
                 continue
         raise RuntimeError(f"could not store a message in conversation {conversation_id} after 5 attempts")
+
+    def append_bot_turn(
+        self,
+        conversation_id: str,
+        answered_id: Optional[str],
+        reading: Optional[Dict[str, Any]],
+        replies: List[Tuple[str, Dict[str, Any]]],
+    ) -> List[Message]:
+        """In one transaction: the bot's reading onto the customer message it answers, and its replies
+        (text, extra) with the next seqs."""
+        for _attempt in range(5):
+            try:
+                with write_transaction(self.engine) as connection:
+                    if answered_id and reading is not None:
+                        connection.execute(
+                            messages.update().where(messages.c.id == answered_id).values(reading=reading)
+                        )
+                    return self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
+            except IntegrityError:
+                continue  # another writer took these seqs first
+        raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
+
+    def _insert(
+        self,
+        connection: Any,
+        conversation_id: str,
+        items: List[Tuple[str, str, Optional[Dict[str, Any]]]],
+        client_id: Optional[str] = None,
+        payload: Optional[str] = None,
+    ) -> List[Message]:
+        """Inserts (sender, text, extra) items with consecutive seqs after the conversation's last."""
+        if not items:
+            return []
+        last = connection.execute(
+            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+        ).scalar() or 0
+        now = _now()
+        rows = []
+        for offset, (sender, text, extra) in enumerate(items, start=1):
+            if sender not in SENDERS:
+                raise ValueError(f"unknown sender {sender!r}; expected one of {SENDERS}")
+            rows.append(dict(
+                id=uuid4().hex, conversation_id=conversation_id, seq=last + offset, sender=sender,
+                client_id=client_id, text=text, payload=payload,
+                extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)), created_at=now,
+            ))
+        connection.execute(messages.insert(), rows)
+        connection.execute(
+            conversations.update().where(conversations.c.id == conversation_id).values(updated_at=now)
+        )
+        return [Message(**row) for row in rows]
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:
         """The customer message with this client id, if it is stored."""

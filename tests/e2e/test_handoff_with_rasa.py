@@ -64,7 +64,7 @@ async def test_from_first_message_to_a_person_and_back_to_the_bot(stack):
         again = await agent_http.post(f"{base}/console/api/tickets/{waiting['id']}/take")
         assert again.status == 409 and (await again.json())["error"] == "not_waiting"
         readings = [line.get("reading") for line in ticket["transcript"] if line["sender"] == "customer"]
-        # the bot's reading of the question, fetched from Rasa's tracker when the gateway escalated
+        # the bot's reading of the question, stored with it when the bot's answer arrived
         assert readings[0]["intent"] == "faq/refund_arrival_time"
         assert readings[0]["kb_shown"][0] == "refund_arrival_time"
         # the explicit ask was the gateway's to decide, so Rasa never read it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -61,4 +62,40 @@ def test_a_request_for_a_person_is_a_handoff_request_for_the_gateway(rest_url):
     replies = say(rest_url, "e2e-human", "转人工")
     [handoff] = [r["custom"]["handoff"] for r in replies if "custom" in r]
     assert handoff["reason"] == "request_human"
-    assert handoff["transcript"][-1]["reading"]["intent"] == "request_human"
+    # the gateway keeps the transcript: the request carries only the decision
+    assert "transcript" not in handoff
+
+
+@pytest.mark.slow
+def test_the_gateway_channel_answers_as_rest_does_with_the_reading_rasa_logged(stack, rest_url, kb):
+    entry = kb.get("refund_arrival_time")
+    question = entry.paraphrases[0]
+    gateway_url = f"{stack.rasa_url}/webhooks/gateway/webhook"
+    body = json.dumps({"sender": "e2e-gateway-channel", "message": question, "input_channel": "widget",
+                       "metadata": {"customer_id": "C1"}}).encode("utf-8")
+    request = urllib.request.Request(gateway_url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read().decode("utf-8"))
+    assert answer["messages"][0]["text"] == entry.answer
+    # the same replies as Rasa's REST channel gives a fresh conversation
+    rest = say(rest_url, "e2e-rest-twin", question)
+    assert [m.get("text") for m in answer["messages"]] == [m.get("text") for m in rest]
+    reading = answer["reading"]
+    assert reading["intent"] == "faq/refund_arrival_time" and reading["faq_key"] == "refund_arrival_time"
+    # parsed once: the reading is of the very parse Rasa keeps in the tracker
+    url = f"{stack.rasa_url}/conversations/e2e-gateway-channel/tracker"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        tracker = json.loads(response.read())
+    [user] = [e for e in tracker["events"] if e["event"] == "user"]
+    logged = user["parse_data"]["intent"]
+    assert logged["name"] == "faq" and round(logged["confidence"], 3) == reading["confidence"]
+    assert user["input_channel"] == "widget" and user["metadata"]["customer_id"] == "C1"
+
+
+@pytest.mark.slow
+def test_the_gateway_channel_refuses_a_body_without_sender_or_message(stack):
+    request = urllib.request.Request(f"{stack.rasa_url}/webhooks/gateway/webhook", b'{"message": 1}',
+                                     {"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400 and "sender" in json.loads(refused.value.read())["error"]

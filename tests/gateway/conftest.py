@@ -14,11 +14,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
+from core.reading import reading_from_parse
 
 
 @dataclass
 class StandInRasa:
-    """Speaks Rasa's REST channel: echoes the text, offers a button when asked, or misbehaves on request."""
+    """Speaks Rasa's gateway channel (bot/rasa_channel.py): echoes the text with a reading, offers a button
+    when asked, or misbehaves on request. Its tracker API counts requests: the gateway should make none."""
 
     mode: str = "answer"  # answer | slow | error | silent
     delay: float = 0.0
@@ -27,7 +29,7 @@ class StandInRasa:
     tracker_requests: int = 0
 
     async def tracker(self, request: web.Request) -> web.Response:
-        """Rasa's tracker API with include_events=NONE: the latest message's parse."""
+        """Rasa's tracker API: the latest message's parse."""
         sender = request.match_info["sender"]
         self.tracker_requests += 1
         return web.json_response({"sender_id": sender, "latest_message": self.parses.get(sender, {}), "events": []})
@@ -40,7 +42,7 @@ class StandInRasa:
         if self.mode == "error":
             return web.Response(status=500, text="boom")
         if self.mode == "silent":
-            return web.json_response([])
+            return web.json_response({"messages": [], "reading": None})
         sender, text = body["sender"], body["message"]
         entities = [{"entity": "phone_number", "value": "13800138000"}] if "13800138000" in text else []
         self.parses[sender] = {
@@ -49,22 +51,23 @@ class StandInRasa:
         }
         # what the real NLU reads as request_human, and the gateway's words for a person do not catch
         if "能让别人来处理吗" in text:
-            # what actions/escalate.py sends: a handoff request with the transcript and readings
-            handoff = {"reason": "request_human", "detail": "意图 request_human：能让别人来处理吗", "priority": 10,
-                       "transcript": [{"sender": "customer", "text": text,
-                                       "reading": {"intent": "request_human", "confidence": 0.98, "entities": [],
-                                                   "faq_key": None, "kb_shown": []}}]}
-            return web.json_response([{"recipient_id": sender, "custom": {"handoff": handoff}}])
+            intent = {"name": "request_human", "confidence": 0.98}
+            self.parses[sender] = {"text": text, "intent": intent, "entities": []}
+            # what actions/escalate.py sends: a handoff request
+            handoff = {"reason": "request_human", "detail": "意图 request_human：能让别人来处理吗", "priority": 10}
+            return self._answer(sender, [{"recipient_id": sender, "custom": {"handoff": handoff}}])
+        if "投诉" in text:  # a complaint: actions/escalate.py hands it over
+            self.parses[sender] = {"text": text, "intent": {"name": "complaint", "confidence": 0.93}, "entities": []}
+            handoff = {"reason": "complaint", "detail": "意图 complaint", "priority": 20}
+            return self._answer(sender, [{"recipient_id": sender, "custom": {"handoff": handoff}}])
+        if "闲聊" in text:  # a response straight from domain.yml: no action, no report
+            self.parses[sender] = {"text": text, "intent": {"name": "greet", "confidence": 0.88}, "entities": []}
+            return self._answer(sender, [{"recipient_id": sender, "text": "您好！"}])
         replies: List[Dict[str, Any]] = [
             {"recipient_id": sender, "text": f"收到：{text}"},
             # what actions/answer_faq.py adds for the event log
             {"recipient_id": sender, "custom": {"analytics": {"event": "bot_answer", "kb_key": "refund_arrival_time"}}},
         ]
-        if "带解析" in text:  # as actions/conversation.report sends it: the reading comes along
-            replies[1]["custom"]["analytics"]["parse"] = {
-                "intent": {"name": "faq", "confidence": 0.77}, "entities": [],
-                "response_selector": {"faq": {"response": {"intent_response_key": "faq/shipping_tracking"}}},
-            }
         if "按钮" in text:
             replies.append(
                 {
@@ -73,11 +76,14 @@ class StandInRasa:
                     "buttons": [{"title": "退款多久到账？", "payload": '/faq{"faq_key":"refund_arrival_time"}'}],
                 }
             )
-        return web.json_response(replies)
+        return self._answer(sender, replies)
+
+    def _answer(self, sender: str, replies: List[Dict[str, Any]]) -> web.Response:
+        return web.json_response({"messages": replies, "reading": reading_from_parse(self.parses[sender])})
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/webhooks/gateway/webhook", self.webhook)
         app.router.add_get("/", lambda request: web.json_response({"hello": "rasa"}))
         app.router.add_get("/conversations/{sender}/tracker", self.tracker)
         return app

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from bot.gateway.keys import DESK
+from bot.gateway.keys import HANDOFF
 from handoff.schema import agents
 from tests.gateway.conftest import open_conversation, receive_until
 
@@ -19,7 +19,7 @@ def is_bot(frame) -> bool:
 
 
 def desk_of(client):
-    return client.server.app[DESK]
+    return client.server.app[HANDOFF]
 
 
 def add_agent(client, username: str, name: str, role: str = "agent", online: bool = True):

@@ -34,6 +34,24 @@ async def test_concurrent_posts_get_consecutive_seqs_and_a_repeated_client_id_is
     assert len({m.client_id for m in history}) == 40
 
 
+async def test_the_bots_turn_stores_its_reading_and_replies_together_and_clients_see_no_reading(hub):
+    conversation = await hub.start_conversation({})
+    seen = asyncio.Queue()
+    hub.subscribe(conversation, seen)
+    asked, _ = await hub.post(conversation, "customer", "退款多久到账", client_id="1")
+    reading = {"intent": "faq/refund_arrival_time", "confidence": 0.9, "entities": [], "faq_key": "refund_arrival_time",
+               "kb_shown": ["refund_arrival_time"]}
+    replies = await hub.post_bot_turn(conversation, asked, reading, [("退款会原路退回……", {}), ("还有问题吗？", {
+        "buttons": [{"title": "转人工", "payload": "/handoff"}]})])
+    assert [m.seq for m in replies] == [2, 3]
+    history = await hub.history(conversation)
+    assert history[0].reading == reading and history[1].reading is None
+    assert history[0].to_transcript_line()["reading"] == reading
+    frames = [seen.get_nowait() for _ in range(3)]
+    assert [f["seq"] for f in frames] == [1, 2, 3] and not any("reading" in f for f in frames)
+    assert frames[2]["buttons"][0]["payload"] == "/handoff"
+
+
 async def test_history_survives_a_new_store_on_the_same_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     upgrade_schema(create_database_engine(url))
