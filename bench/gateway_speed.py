@@ -5,7 +5,8 @@ Starts the action server, the Rasa server and the gateway on loopback (as
 customer sessions sends knowledge-base questions one after another per session:
   - via the gateway: WebSocket `hello`, then `message` frames, timing each until
     the bot's reply frame arrives;
-  - straight to Rasa: POST /webhooks/rest/webhook, timing each until the response.
+  - straight to Rasa: POST /webhooks/gateway/webhook (what the gateway posts to), timing each until
+    the response.
 Both paths get the same questions in the same run; the ratio is the gateway's overhead.
 
 Run: `make bench` (all) or `.venv/bin/python -m bench.gateway_speed`.
@@ -26,6 +27,7 @@ from typing import Dict, List, Sequence
 import aiohttp
 
 from bench.server_speed import peak_memory_mb, percentile
+from bot.gateway.rasa_client import WEBHOOK_PATH
 from bot.run import build_services, wait_until_ready
 from core.settings import load_settings, project_path
 from knowledge import load_knowledge_base
@@ -91,7 +93,7 @@ async def _rasa_session(http: aiohttp.ClientSession, url: str, sender: str, text
     for text in texts:
         started = time.perf_counter()
         async with http.post(url, json={"sender": sender, "message": text}) as response:
-            replies = await response.json()
+            replies = (await response.json()).get("messages")
         if not replies:
             raise RuntimeError(f"Rasa gave no reply to {text!r}")
         out.append((time.perf_counter() - started) * 1000)
@@ -109,7 +111,7 @@ async def run_load(path: str, base_url: str, sessions: int, per_session: int, po
                 jobs.append(_gateway_session(http, base_url + "/chat/socket", texts, latencies))
             else:
                 sender = f"bench-{path}-{sessions}-{number}-{time.monotonic_ns()}"
-                jobs.append(_rasa_session(http, base_url + "/webhooks/rest/webhook", sender, texts, latencies))
+                jobs.append(_rasa_session(http, base_url + WEBHOOK_PATH, sender, texts, latencies))
         started = time.perf_counter()
         await asyncio.gather(*jobs)
         seconds = time.perf_counter() - started

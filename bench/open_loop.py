@@ -1,5 +1,5 @@
 """Open-loop load: N customers, each sending a message every 5 s (20% jitter), through the gateway's
-WebSocket and, in the same run, straight to Rasa's REST channel; with each process's CPU per reply.
+WebSocket and, in the same run, straight to Rasa's gateway channel; with each process's CPU per reply.
 
 Open loop means a customer sends on schedule whether or not the last reply has come, as real customers
 do; a saturated server shows up as growing latency instead of a politely slower load. Every process's
@@ -29,6 +29,7 @@ import aiohttp
 
 from bench.gateway_speed import questions
 from bench.server_speed import peak_memory_mb, percentile
+from bot.gateway.rasa_client import WEBHOOK_PATH
 from core.settings import load_settings, project_path
 from evaluation.live_stack import RunningStack, running_stack
 from handoff.escalation import GATEWAY_SIDE_RULES, Rules, Turn
@@ -90,11 +91,12 @@ def process_cpu_seconds(pid: int) -> float:
 async def _customer_over_socket(
     http: aiohttp.ClientSession, url: str, texts: Sequence[str], stop_at: float, result: OpenLoopResult,
 ) -> None:
-    """One customer: hello, then a message every ~5 s until `stop_at`; each turn ends with the bot's
-    first message after the typing indicator goes off (replies to one conversation come in order)."""
-    sent: List[float] = []
+    """One customer: hello, then a message every ~5 s until `stop_at`; a turn ends with the bot's first
+    message that answers it (`reply_to`, the id the ack gave the customer's message), or with what the
+    gateway says about people (a handoff, a left message), which names no message."""
+    sent: Dict[str, float] = {}
+    waiting: Dict[str, float] = {}
     answered = 0
-    turns_closed = 0
     async with http.ws_connect(url) as ws:
         await ws.send_json({"type": "hello"})
         while (await ws.receive_json())["type"] != "welcome":
@@ -104,7 +106,7 @@ async def _customer_over_socket(
             await asyncio.sleep(random.uniform(0, INTERVAL_SECONDS))
             number = 0
             while time.perf_counter() < stop_at:
-                sent.append(time.perf_counter())
+                sent[f"m{number}"] = time.perf_counter()
                 await ws.send_json({"type": "message", "client_id": f"m{number}", "text": texts[number % len(texts)]})
                 number += 1
                 await asyncio.sleep(INTERVAL_SECONDS * random.uniform(1 - JITTER, 1 + JITTER))
@@ -119,11 +121,17 @@ async def _customer_over_socket(
                 except asyncio.TimeoutError:
                     result.failures += len(sent) - answered
                     break
-                if frame["type"] == "typing" and not frame["on"]:
-                    turns_closed += 1
-                elif frame["type"] == "message" and frame["sender"] == "bot" and answered < turns_closed:
-                    result.latencies_ms.append((time.perf_counter() - sent[answered]) * 1000)
-                    answered += 1
+                if frame["type"] == "ack":
+                    waiting[frame["id"]] = sent[frame["client_id"]]
+                elif frame["type"] == "message" and frame["sender"] == "bot" and waiting:
+                    # the bot's reply names its question; what it says about people (a handoff, a left
+                    # message) answers the oldest question waiting
+                    question = frame.get("reply_to") if frame.get("reply_to") in waiting else None
+                    if question is None and not frame.get("reply_to"):
+                        question = next(iter(waiting))
+                    if question is not None:
+                        result.latencies_ms.append((time.perf_counter() - waiting.pop(question)) * 1000)
+                        answered += 1
                 elif frame["type"] in ("error", "notice") and frame.get("code") not in ("bot_available", "bot_slow"):
                     result.failures += 1
                     answered += 1
@@ -134,7 +142,8 @@ async def _customer_over_socket(
 async def _customer_to_rasa(
     http: aiohttp.ClientSession, url: str, sender: str, texts: Sequence[str], stop_at: float, result: OpenLoopResult,
 ) -> None:
-    """The same schedule straight to Rasa's REST channel; each message is its own request."""
+    """The same schedule straight to Rasa's gateway channel (what the gateway posts to); each message is its
+    own request."""
     await asyncio.sleep(random.uniform(0, INTERVAL_SECONDS))
     requests = []
 
@@ -142,7 +151,7 @@ async def _customer_to_rasa(
         started = time.perf_counter()
         try:
             async with http.post(url, json={"sender": sender, "message": text}) as response:
-                replies = await response.json()
+                replies = (await response.json()).get("messages")
             if replies:
                 result.latencies_ms.append((time.perf_counter() - started) * 1000)
             else:
@@ -177,7 +186,7 @@ async def run_open_loop(
             else:
                 sender = f"open-loop-{customers}-{number}-{time.monotonic_ns()}"
                 jobs.append(_customer_to_rasa(
-                    http, stack.rasa_url + "/webhooks/rest/webhook", sender, texts, stop_at, result))
+                    http, stack.rasa_url + WEBHOOK_PATH, sender, texts, stop_at, result))
         await asyncio.gather(*jobs)
     after = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
     short = {"action server": "actions", "Rasa server": "rasa", "chat gateway": "gateway"}

@@ -194,11 +194,20 @@ class Rules:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _folded(phrase: str) -> str:
+    return normalize(phrase)
+
+
 def _said(words: Sequence[str], phrase: str) -> bool:
     """The phrase occurs as whole words, neither negated nor doubted."""
+    phrase = _folded(phrase)
+    # most lexicon words are not in the message at all: a substring test settles those at once
+    if phrase not in "".join(words):
+        return False
     start = 0
     while True:
-        found = find_phrase(words, normalize(phrase), start)
+        found = find_phrase(words, phrase, start)
         if found is None:
             return False
         if not negated(words, found[0]) and not doubted(words, *found):

@@ -139,6 +139,10 @@ class HandoffService:
         """The conversation's waiting or assigned ticket."""
         return await self.run_blocking(self.queue.open_ticket_for, conversation_id)
 
+    def open_ticket_in(self, connection: Connection, conversation_id: str) -> Optional[Ticket]:
+        """`open_ticket`, read inside the caller's unit of work (blocking; in the SQL thread)."""
+        return self.queue.open_ticket_for(conversation_id, connection=connection)
+
     async def agents_online(self) -> int:
         return await self.run_blocking(self.directory.online_count, self.online_window)
 

@@ -124,7 +124,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     consoles = ConsoleHub(service, hub)
     relay = BotRelay(
         hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text,
-        handoff=service, recorder=recorder,
+        typing_after=config.bot_typing_after_seconds, handoff=service, recorder=recorder,
     )
     app[CONFIG] = config
     app[HUB] = hub
@@ -168,6 +168,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
             await app["requeue"]
         await relay.drain()
         await rasa.close()
+        await recorder.drain()
         recorder.close()
         hub.close()
         engine.dispose()

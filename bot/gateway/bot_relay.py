@@ -35,12 +35,14 @@ class BotRelay:
         unavailable_text: str,
         slow_text: str,
         *,
+        typing_after: float = 0.0,
         handoff: Optional[HandoffService] = None,
         recorder: Optional[EventRecorder] = None,
     ) -> None:
         self.hub = hub
         self.rasa = rasa
         self.notice_after = notice_after
+        self.typing_after = min(typing_after, notice_after)
         self.unavailable = {"code": "bot_unavailable", "text": unavailable_text}
         self.slow = {"code": "bot_slow", "text": slow_text}
         self._locks: Dict[str, asyncio.Lock] = {}
@@ -73,10 +75,13 @@ class BotRelay:
     async def _answer_in_turn(
         self, conversation_id: str, text: str, shop_metadata: Dict[str, str], message: Message
     ) -> None:
-        self.hub.set_typing(conversation_id, True)
         request = asyncio.ensure_future(self.rasa.send(conversation_id, text, shop_metadata))
         try:
-            done, _ = await asyncio.wait({request}, timeout=self.notice_after)
+            # the dots only when the answer is not there at once, the notice when it is slow
+            done, _ = await asyncio.wait({request}, timeout=self.typing_after)
+            if not done:
+                self.hub.set_typing(conversation_id, True)
+                done, _ = await asyncio.wait({request}, timeout=self.notice_after - self.typing_after)
             if not done:
                 self.hub.set_notice(conversation_id, self.slow)
             answer = await request

@@ -21,6 +21,7 @@ class GatewayConfig:
     max_message_length: int = 10000
     rate_limit_burst: int = 5
     rate_limit_per_minute: float = 20
+    bot_typing_after_seconds: float = 0.3
     bot_notice_after_seconds: float = 4.0
     bot_timeout_seconds: float = 20.0
     rasa_connections: int = 32

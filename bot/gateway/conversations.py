@@ -81,19 +81,23 @@ class ChatService:
             raise ProtocolError("rate_limited", message.client_id, seconds=wait)
         shop_metadata = await self._metadata(session_id, message)
         payload = await self._offered(session_id, message.payload)
-        stored, duplicate = await self.hub.post(
-            session_id, "customer", message.text, client_id=message.client_id, payload=payload
+        # stored, and where it goes read, in one transaction
+        stored, duplicate, ticket = await self.hub.post_customer_message(
+            session_id, message.text, message.client_id, payload,
+            lambda connection: self.handoff.open_ticket_in(connection, session_id),
         )
         if not duplicate:
-            await self._route(session_id, stored, payload, shop_metadata)
+            await self._route(session_id, stored, payload, shop_metadata, ticket is not None)
         return stored
 
-    async def _route(self, session_id: str, stored: Message, payload: Optional[str], metadata: Dict[str, str]) -> None:
+    async def _route(
+        self, session_id: str, stored: Message, payload: Optional[str], metadata: Dict[str, str], with_agent: bool
+    ) -> None:
         if payload == LEAVE_MESSAGE_PAYLOAD:
             await self.handoff.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
             return
         recorder = self.relay.recorder
-        if await self.handoff.open_ticket(session_id):
+        if with_agent:
             # an agent has (or will have) this conversation: the bot must not answer
             if recorder:
                 await recorder.customer_message(session_id, stored.text, "agent")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from analytics.events import Event, EventLog, masked_entities
 from bot.gateway.hub import ConversationHub
@@ -33,54 +33,50 @@ class EventRecorder:
         self.log = log
         # its own writer thread: masking and logging never hold up the next customer message's reads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
-        # events waiting for the writer; under load they go in one transaction together
-        self._pending: List[Tuple[Event, asyncio.Future]] = []
+        # events waiting for the writer; whatever is waiting goes in one transaction together
+        self._pending: List[Event] = []
         self._writer: Optional[asyncio.Future] = None
 
     def close(self) -> None:
-        """Waits for pending log writes."""
+        """Waits for the writer thread (call `drain` first, on the event loop)."""
         self._executor.shutdown(wait=True)
 
-    async def _write(self, event: Event) -> None:
-        """Returns once the event is stored (or raises why not)."""
-        stored = asyncio.get_running_loop().create_future()
-        self._pending.append((event, stored))
+    async def drain(self) -> None:
+        """Returns once every event recorded so far is written (or its failure logged)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _enqueue(self, event: Event) -> None:
+        """Queues the event for the writer. Nobody waits for it: the conversation goes on at once, and
+        events queued meanwhile share one transaction."""
+        self._pending.append(event)
         if self._writer is None or self._writer.done():
             # kept, so the writer cannot be collected while it waits for the database thread
             self._writer = asyncio.ensure_future(self._write_pending())
-        await stored
 
     async def _write_pending(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await loop.run_in_executor(self._executor, self.log.write_many, [event for event, _ in batch])
-                outcomes: List[Optional[BaseException]] = [None] * len(batch)
-            except Exception as error:  # noqa: BLE001 - one bad event must not lose the others
-                outcomes = [error] if len(batch) == 1 else [await self._write_alone(event) for event, _ in batch]
-            for (_, stored), outcome in zip(batch, outcomes, strict=False):
-                if stored.done():
-                    continue
-                if outcome is None:
-                    stored.set_result(None)
-                else:
-                    stored.set_exception(outcome)
+                await loop.run_in_executor(self._executor, self.log.write_many, batch)
+            except Exception:  # noqa: BLE001 - one bad event must not lose the others
+                for event in batch:
+                    await self._write_alone(event)
 
-    async def _write_alone(self, event: Event) -> Optional[BaseException]:
+    async def _write_alone(self, event: Event) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.log.write, event)
-        except Exception as error:  # noqa: BLE001 - handed to the caller waiting for this event
-            return error
-        return None
+        except Exception:  # noqa: BLE001 - analytics must never break a conversation
+            logger.exception("could not log %s event of conversation %s", event.kind, event.conversation_id)
 
     async def record(self, conversation_id: str, kind: str, **fields: Any) -> None:
-        """Logs one event; the customer id is looked up only when the caller does not know it."""
+        """Queues one event for the log; the customer id is looked up only when the caller does not know it."""
         try:
             if "customer_id" not in fields:
                 metadata = await self.hub.shop_metadata(conversation_id) or {}
                 fields["customer_id"] = metadata.get("customer_id")
-            await self._write(Event(conversation_id, kind, **fields))
+            self._enqueue(Event(conversation_id, kind, **fields))
         except Exception:  # noqa: BLE001 - analytics must never break a conversation
             logger.exception("could not log %s event of conversation %s", kind, conversation_id)
 

@@ -132,7 +132,10 @@ class ConversationHub:
         replies: List[Tuple[str, Dict[str, Any]]],
     ) -> List[Message]:
         """Stores the bot's replies (text, extra) and its reading of the message they answer, in one
-        transaction, then pushes the replies to the conversation's clients."""
+        transaction, then pushes the replies to the conversation's clients; each names the message it
+        answers (`reply_to`)."""
+        if answered is not None:
+            replies = [(text, {**extra, "reply_to": answered.id}) for text, extra in replies]
         stored = await self.run_blocking(
             self.store.append_bot_turn, conversation_id, answered.id if answered else None, reading, replies
         )
@@ -141,6 +144,23 @@ class ConversationHub:
         for message in stored:
             self._fan_out(conversation_id, message.to_frame())
         return stored
+
+    async def post_customer_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str,
+        payload: Optional[str],
+        read: Callable[[Any], T],
+    ) -> Tuple[Message, bool, Optional[T]]:
+        """Stores a customer message and runs `read(connection)` in the same transaction (one trip to the
+        database thread), then pushes the echo; (message, duplicate, what `read` returned)."""
+        message, duplicate, found = await self.run_blocking(
+            self.store.append_and_read, conversation_id, "customer", text, client_id, payload, None, read
+        )
+        if not duplicate:
+            self._fan_out(conversation_id, message.to_frame())
+        return message, duplicate, found
 
     def set_typing(self, conversation_id: str, on: bool) -> None:
         """Shows or hides the typing indicator in every client of the conversation."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -28,12 +29,15 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
+# conversations whose last seq is kept in memory (a few dozen bytes each)
+SEQ_CACHE_SIZE = 10000
+T = TypeVar("T")
 
 
 conversations = Table(
@@ -44,6 +48,7 @@ conversations = Table(
     Column("tier", String(200)),
     Column("shop_metadata", JSON, nullable=False, default=dict),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # when the shop metadata last changed (a message's own time is in `messages`)
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -102,6 +107,8 @@ class Message:
             frame["client_id"] = self.client_id
         if self.extra.get("agent"):
             frame["agent"] = self.extra["agent"]
+        if self.extra.get("reply_to"):
+            frame["reply_to"] = self.extra["reply_to"]
         return frame
 
     def to_transcript_line(self) -> Dict[str, Any]:
@@ -134,6 +141,16 @@ class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         """`engine`'s database must be migrated already (core.db.upgrade_schema, once per process)."""
         self.engine = engine
+        # each recent conversation's last stored seq, so a message is numbered without reading the
+        # maximum first. Another writer (a second gateway) may have numbered meanwhile: then the unique
+        # seq refuses the insert, the entry is dropped and the retry reads the maximum
+        self._last_seq: OrderedDict[str, int] = OrderedDict()
+
+    def _remember_seq(self, conversation_id: str, seq: int) -> None:
+        self._last_seq[conversation_id] = seq
+        self._last_seq.move_to_end(conversation_id)
+        while len(self._last_seq) > SEQ_CACHE_SIZE:
+            self._last_seq.popitem(last=False)
 
     def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation with an unguessable id (the customer's only credential for it)."""
@@ -193,18 +210,36 @@ class ConversationStore:
         A customer message whose client_id is already stored is not stored
         again: the stored one comes back with duplicate=True.
         """
+        message, duplicate, _ = self.append_and_read(conversation_id, sender, text, client_id, payload, extra)
+        return message, duplicate
+
+    def append_and_read(
+        self,
+        conversation_id: str,
+        sender: str,
+        text: str,
+        client_id: Optional[str] = None,
+        payload: Optional[str] = None,
+        extra: Optional[Dict[str, Any]] = None,
+        read: Optional[Callable[[Connection], T]] = None,
+    ) -> Tuple[Message, bool, Optional[T]]:
+        """`append`, plus `read(connection)` in the same transaction (what decides where the message goes,
+        read as of its storing); (message, duplicate, what `read` returned)."""
         for _attempt in range(5):
             try:
                 with write_transaction(self.engine) as connection:
                     stored = self._insert(connection, conversation_id, [(sender, text, extra)], client_id, payload)
-                return stored[0], False
+                    found = read(connection) if read else None
+                self._remember_seq(conversation_id, stored[-1].seq)
+                return stored[0], False, found
             except IntegrityError:
                 # this client id is stored already (a re-sent message), or another writer took this
                 # seq first: the unique constraints decide, so the common case needs no read beforehand
+                self._last_seq.pop(conversation_id, None)
                 if client_id:
                     existing = self.by_client_id(conversation_id, client_id)
                     if existing:
-                        return existing, True
+                        return existing, True, None
                 continue
         raise RuntimeError(f"could not store a message in conversation {conversation_id} after 5 attempts")
 
@@ -224,9 +259,12 @@ class ConversationStore:
                         connection.execute(
                             messages.update().where(messages.c.id == answered_id).values(reading=reading)
                         )
-                    return self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
+                    stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
+                if stored:
+                    self._remember_seq(conversation_id, stored[-1].seq)
+                return stored
             except IntegrityError:
-                continue  # another writer took these seqs first
+                self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
 
     def _insert(
@@ -240,9 +278,11 @@ class ConversationStore:
         """Inserts (sender, text, extra) items with consecutive seqs after the conversation's last."""
         if not items:
             return []
-        last = connection.execute(
-            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-        ).scalar() or 0
+        last = self._last_seq.get(conversation_id)
+        if last is None:
+            last = connection.execute(
+                select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+            ).scalar() or 0
         now = _now()
         rows = []
         for offset, (sender, text, extra) in enumerate(items, start=1):
@@ -254,9 +294,6 @@ class ConversationStore:
                 extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)), created_at=now,
             ))
         connection.execute(messages.insert(), rows)
-        connection.execute(
-            conversations.update().where(conversations.c.id == conversation_id).values(updated_at=now)
-        )
         return [Message(**row) for row in rows]
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:

@@ -52,6 +52,22 @@ async def test_the_bots_turn_stores_its_reading_and_replies_together_and_clients
     assert frames[2]["buttons"][0]["payload"] == "/handoff"
 
 
+def test_two_stores_writing_one_conversation_number_its_messages_without_gaps_or_repeats(tmp_path):
+    # two gateways on one database: each remembers the last seq it wrote, the other one's writes make
+    # that stale, and the unique seq sends it back to read the maximum
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    upgrade_schema(create_database_engine(url))
+    first, second = ConversationStore(create_database_engine(url)), ConversationStore(create_database_engine(url))
+    conversation = first.create_conversation({})
+    for n in range(6):
+        writer = first if n % 3 else second
+        writer.append(conversation, "customer", f"第{n}条", client_id=f"c{n}")
+        (second if writer is first else first).append_bot_turn(conversation, None, None, [(f"答{n}", {})])
+    history = first.history(conversation)
+    assert [m.seq for m in history] == list(range(1, 13))
+    assert [m.text for m in history][:4] == ["第0条", "答0", "第1条", "答1"]
+
+
 async def test_history_survives_a_new_store_on_the_same_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     upgrade_schema(create_database_engine(url))
