@@ -50,6 +50,8 @@ events = Table(
     Index("ix_events_at", "at"),
     Index("ix_events_conversation", "conversation_id", "at"),
 )
+# every logged event goes through this one statement, built once
+_INSERT_EVENT = insert(events)
 
 
 @dataclass
@@ -104,7 +106,7 @@ class EventLog:
             rows.append(row)
         if rows:
             with self.engine.begin() as connection:
-                connection.execute(insert(events), rows)
+                connection.execute(_INSERT_EVENT, rows)
 
     def between(self, start: datetime, end: datetime) -> List[Event]:
         """Events with start <= at < end, oldest first."""

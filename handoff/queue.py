@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 from uuid import uuid4
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from core.db import using
@@ -31,6 +31,16 @@ from handoff.schema import (
 )
 
 QUEUE_ORDER = (tickets.c.priority.desc(), tickets.c.created_at.asc(), tickets.c.id.asc())
+# read for every customer message (does an agent have it?): built once, not per call
+_OPEN_TICKET_OF = (
+    select(tickets)
+    .where(
+        tickets.c.conversation_id == bindparam("conversation_id"),
+        tickets.c.kind == LIVE,
+        tickets.c.status.in_(OPEN_STATUSES),
+    )
+    .order_by(tickets.c.id.desc())
+)
 
 
 class TicketError(Exception):
@@ -165,15 +175,7 @@ class TicketQueue:
     def open_ticket_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's waiting or assigned live ticket, if any."""
         with using(self.engine, connection) as connection:
-            row = connection.execute(
-                select(tickets)
-                .where(
-                    tickets.c.conversation_id == conversation_id,
-                    tickets.c.kind == LIVE,
-                    tickets.c.status.in_(OPEN_STATUSES),
-                )
-                .order_by(tickets.c.id.desc())
-            ).first()
+            row = connection.execute(_OPEN_TICKET_OF, {"conversation_id": conversation_id}).first()
         return _ticket(row) if row else None
 
     def latest_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:

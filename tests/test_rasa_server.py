@@ -1,11 +1,15 @@
-"""The Rasa launcher's schema check: Rasa's own action-response validation goes through it, each schema
-is checked once, and responses are accepted or refused exactly as jsonschema itself does."""
+"""The Rasa launcher's speed-ups. The schema check: Rasa's own action-response validation goes through it,
+each schema is checked once, and responses are accepted or refused exactly as jsonschema itself does.
+The kept session: calls to an endpoint share one session and its connections."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_server
 
@@ -17,6 +21,7 @@ INVALID = {"events": [{"event": "slot"}], "responses": [{"text": "好的"}]}
 def launcher(monkeypatch):
     """The launcher's validator installed as in `python -m bot.rasa_server`, undone afterwards."""
     monkeypatch.setattr(jsonschema, "validate", jsonschema.validate)
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(rasa_server, "_validators", {})
     rasa_server.install()
     checks = []
@@ -42,3 +47,26 @@ def test_a_bad_response_is_refused_with_the_same_error_as_jsonschema_gives(launc
         rasa_server._original_validate(INVALID, schema)
     assert ours.value.message == theirs.value.message and list(ours.value.path) == list(theirs.value.path)
     rasa_server.validate_with_cached_validator(VALID, schema)  # no error
+
+
+async def test_calls_to_an_endpoint_share_one_session_and_its_connection(launcher):
+    peers = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook", headers={"X-Shop": "1"})
+        answers = [await endpoint.request(json={"next_action": "action_answer_faq"}) for _ in range(3)]
+        assert answers == [{"events": [], "responses": []}] * 3
+        # one kept-alive connection: the same client port every time
+        assert len(peers) == 3 and len(set(peers)) == 1
+        assert not endpoint._kept_session.closed and endpoint._kept_session.headers["X-Shop"] == "1"
+    finally:
+        await endpoint._kept_session.close()
+        await server.close()

@@ -28,9 +28,12 @@ logger = logging.getLogger(__name__)
 class EventRecorder:
     """`record(conversation_id, kind, ...)` from anywhere in the gateway."""
 
-    def __init__(self, hub: ConversationHub, log: EventLog) -> None:
+    def __init__(self, hub: ConversationHub, log: EventLog, gather_seconds: float = 0.2) -> None:
         self.hub = hub
         self.log = log
+        # events are gathered this long before they are written, so a busy minute costs a few
+        # transactions a second instead of one per message; a crash loses at most this much of the log
+        self.gather_seconds = gather_seconds
         # its own writer thread: masking and logging never hold up the next customer message's reads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-log")
         # events waiting for the writer; whatever is waiting goes in one transaction together
@@ -56,6 +59,8 @@ class EventRecorder:
 
     async def _write_pending(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.gather_seconds:
+            await asyncio.sleep(self.gather_seconds)
         while self._pending:
             batch, self._pending = self._pending, []
             try:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
 )
@@ -68,6 +69,12 @@ messages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
+)
+
+# the statements of every turn, built once
+_INSERT_MESSAGE = messages.insert()
+_SET_READING = messages.update().where(messages.c.id == bindparam("answered_id")).values(
+    reading=bindparam("reading", type_=JSON)
 )
 
 
@@ -256,9 +263,7 @@ class ConversationStore:
             try:
                 with write_transaction(self.engine) as connection:
                     if answered_id and reading is not None:
-                        connection.execute(
-                            messages.update().where(messages.c.id == answered_id).values(reading=reading)
-                        )
+                        connection.execute(_SET_READING, {"answered_id": answered_id, "reading": reading})
                     stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
                 if stored:
                     self._remember_seq(conversation_id, stored[-1].seq)
@@ -293,7 +298,7 @@ class ConversationStore:
                 client_id=client_id, text=text, payload=payload,
                 extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)), created_at=now,
             ))
-        connection.execute(messages.insert(), rows)
+        connection.execute(_INSERT_MESSAGE, rows)
         return [Message(**row) for row in rows]
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:

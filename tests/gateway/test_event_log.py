@@ -96,6 +96,7 @@ async def test_the_dashboard_api_is_for_supervisors_only_and_adds_up(client):
     angry, _ = await open_conversation(client)
     await angry.send_json({"type": "message", "client_id": "c", "text": "我要投诉你们的快递太慢"})
     await receive_until(angry, lambda f: f["type"] == "queue")
+    await client.server.app[RELAY].recorder.drain()  # the log is written a moment behind the conversation
     assert (await client.get("/dashboard/api/summary")).status == 401
     agent = await log_in(client, "li")
     refused = await client.get("/dashboard/api/summary", headers=agent)
