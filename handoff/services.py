@@ -135,12 +135,9 @@ class HandoffService:
         return next((place for place in places if place.ticket.id == ticket.id), None)
 
     # -- queries --------------------------------------------------------------------------------
-    async def open_ticket(self, conversation_id: str) -> Optional[Ticket]:
-        """The conversation's waiting or assigned ticket."""
-        return await self.run_blocking(self.queue.open_ticket_for, conversation_id)
-
     def open_ticket_in(self, connection: Connection, conversation_id: str) -> Optional[Ticket]:
-        """`open_ticket`, read inside the caller's unit of work (blocking; in the SQL thread)."""
+        """The conversation's waiting or assigned ticket, read inside the caller's unit of work (blocking;
+        in the SQL thread): the gateway reads it in the transaction that stores the customer's message."""
         return self.queue.open_ticket_for(conversation_id, connection=connection)
 
     async def agents_online(self) -> int:
@@ -178,11 +175,8 @@ class HandoffService:
     async def get(self, ticket_id: int) -> Optional[Ticket]:
         return await self.run_blocking(self.queue.get, ticket_id)
 
-    async def people_available(self) -> Optional[str]:
-        """None when a person can take over now; otherwise why not, for the customer."""
-        return self._unavailable_because(self.clock(), await self.agents_online())
-
     def _unavailable_because(self, now: datetime, online: int) -> Optional[str]:
+        """None when a person can take over now; otherwise why not, for the customer."""
         if not self.hours.is_open(now):
             return f"现在不是人工客服的工作时间，人工客服会在{self.hours.describe_next_opening(now)}处理。"
         if online == 0:
