@@ -6,9 +6,7 @@ runs SQL in. The service imports neither, so it runs the same under any transpor
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Protocol, TypeVar
-
-T = TypeVar("T")
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 
 class StoredMessage(Protocol):
@@ -17,6 +15,9 @@ class StoredMessage(Protocol):
     id: str
     sender: str
     text: str
+
+    def to_frame(self) -> Dict[str, Any]:
+        """The message as its clients are sent it."""
 
     def to_transcript_line(self) -> Dict[str, Any]:
         """The message as the agent sees it, with the bot's reading of a customer message."""
@@ -28,13 +29,13 @@ class Conversations(Protocol):
     async def shop_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
         """The conversation's shop metadata (customer id, tier, page), or None if it does not exist."""
 
-    async def history(self, conversation_id: str, after_seq: int = 0) -> List[Any]:
+    async def history(self, conversation_id: str, after_seq: int = 0) -> List[StoredMessage]:
         """The conversation's stored messages, oldest first."""
 
     async def post(
         self, conversation_id: str, sender: str, text: str, *, extra: Optional[Dict[str, Any]] = None
-    ) -> Any:
-        """Stores a message in the conversation and shows it to whoever is connected."""
+    ) -> Tuple[StoredMessage, bool]:
+        """Stores a message in the conversation and shows it to whoever is connected; (message, duplicate)."""
 
 
 RunBlocking = Callable[..., Any]

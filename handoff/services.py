@@ -41,7 +41,7 @@ from handoff.events import (
     TicketTaken,
     TicketTransferred,
 )
-from handoff.ports import Conversations, RunBlocking
+from handoff.ports import Conversations, RunBlocking, StoredMessage
 from handoff.queue import Ticket, TicketError, TicketQueue
 from handoff.schema import LEFT_MESSAGE, RESOLVED, WAITING
 
@@ -301,7 +301,7 @@ class HandoffService:
         await self.events.publish(TicketTaken(ticket, agent.name), QueueChanged(places))
         return ticket
 
-    async def agent_reply(self, agent: Agent, ticket_id: int, text: str) -> Any:
+    async def agent_reply(self, agent: Agent, ticket_id: int, text: str) -> StoredMessage:
         """Posts the agent's message into the customer's conversation; returns the stored message."""
         ticket = await self.run_blocking(self.queue.note_agent_reply, ticket_id, agent.id)
         message, _ = await self.conversations.post(

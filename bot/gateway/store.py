@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -152,12 +153,15 @@ class ConversationStore:
         # maximum first. Another writer (a second gateway) may have numbered meanwhile: then the unique
         # seq refuses the insert, the entry is dropped and the retry reads the maximum
         self._last_seq: OrderedDict[str, int] = OrderedDict()
+        # on PostgreSQL several database threads share the cache: moving and evicting must not interleave
+        self._seq_lock = threading.Lock()
 
     def _remember_seq(self, conversation_id: str, seq: int) -> None:
-        self._last_seq[conversation_id] = seq
-        self._last_seq.move_to_end(conversation_id)
-        while len(self._last_seq) > SEQ_CACHE_SIZE:
-            self._last_seq.popitem(last=False)
+        with self._seq_lock:
+            self._last_seq[conversation_id] = seq
+            self._last_seq.move_to_end(conversation_id)
+            while len(self._last_seq) > SEQ_CACHE_SIZE:
+                self._last_seq.popitem(last=False)
 
     def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation with an unguessable id (the customer's only credential for it)."""
