@@ -159,6 +159,7 @@ def main() -> List[Dict[str, float]]:
             **os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
             **{f"SHOP_{name}_PORT": str(port) for name, port in ports.items()},
             "SHOP_DATABASE_URL": f"sqlite:///{work}/bench.db",
+            "SHOP_RASA_TRACKER_STORE_URL": f"sqlite:///{work}/rasa-trackers.db",
             # a load test is a flood by design; the limiter is measured in the tests, not here
             "SHOP_GATEWAY_RATE_LIMIT_BURST": "1000000",
             "SHOP_GATEWAY_BOT_NOTICE_AFTER_SECONDS": "60",

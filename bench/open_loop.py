@@ -233,14 +233,14 @@ def bot_questions() -> List[str]:
 
 
 async def _measure(stack: RunningStack, customer_counts: Sequence[int], seconds: float,
-                   profile: Optional[str]) -> List[OpenLoopResult]:
+                   profile: Optional[str], paths: Sequence[str] = ("rasa", "gateway")) -> List[OpenLoopResult]:
     pool = bot_questions()
     results = []
     # warm both paths: model caches, the action server, the SQLite file
     for path in ("rasa", "gateway"):
         await run_open_loop(stack, path, 10, 6, pool)
     for customers in customer_counts:
-        for path in ("rasa", "gateway"):
+        for path in paths:
             profiler = None
             if profile and path == profile and customers == max(customer_counts):
                 name = {"gateway": "chat gateway", "rasa": "Rasa server"}[profile]
@@ -263,6 +263,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[OpenLoopResult]:
     parser.add_argument("--customers", type=int, nargs="+", default=[100, 200, 300])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--profile", choices=["gateway", "rasa"], help="py-spy on this process in the largest run")
+    parser.add_argument("--paths", nargs="+", choices=["rasa", "gateway"], default=["rasa", "gateway"],
+                        help="which paths to load (default: both, straight to Rasa first)")
     args = parser.parse_args(argv)
     model = project_path(load_settings()["rasa"]["model"])
     if not model.exists():
@@ -275,7 +277,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[OpenLoopResult]:
         "SHOP_GATEWAY_BOT_NOTICE_AFTER_SECONDS": "60",
         "SHOP_GATEWAY_BOT_TIMEOUT_SECONDS": "120",
     }, quiet=True) as stack:
-        results = asyncio.run(_measure(stack, args.customers, args.seconds, args.profile))
+        results = asyncio.run(_measure(stack, args.customers, args.seconds, args.profile, args.paths))
         memory = {name: peak_memory_mb(service.process.pid) for name, service in stack.services.items()}
     print("peak memory (VmHWM): " + ", ".join(f"{name} {mb:.0f} MiB" for name, mb in memory.items()))
     best = max((r for r in results if r.path == "gateway" and r.latencies_ms

@@ -167,7 +167,8 @@ def main() -> Dict[str, Counts]:
     with tempfile.TemporaryDirectory(prefix="bench-sql-") as work:
         ports = {"ACTIONS": free_port(), "RASA": free_port()}
         env = {**rasa_env(), **{f"SHOP_{name}_PORT": str(port) for name, port in ports.items()},
-               "SHOP_HANDOFF_HOURS": "00:00-23:59:59"}
+               "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
+               "SHOP_RASA_TRACKER_STORE_URL": f"sqlite:///{work}/rasa-trackers.db"}
         services = build_services(Path(work), load_settings(environ=env), model=model)[:2]
         for service in services:
             service.start(env, Path(work) / f"{service.name.replace(' ', '-')}.log")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.rasa_endpoints import write_endpoints
 from core.settings import PROJECT_ROOT, load_settings, project_path
 
 STARTUP_TIMEOUT_SECONDS = 180
@@ -60,13 +61,6 @@ class Service:
             pass
 
 
-def write_endpoints(actions_url: str, directory: Path) -> Path:
-    """Rasa's endpoints file pointing at the configured action server."""
-    path = directory / "endpoints.yml"
-    path.write_text(f'action_endpoint:\n  url: "{actions_url}"\n', encoding="utf-8")
-    return path
-
-
 def build_services(
     work_dir: Path, config: Mapping[str, Dict[str, Any]], model: Optional[Path] = None
 ) -> List[Service]:
@@ -74,7 +68,7 @@ def build_services(
     rasa_bin = str(Path(sys.executable).with_name("rasa"))
     actions, rasa, gateway = config["actions"], config["rasa"], config["gateway"]
     actions_base = f"http://{actions['host']}:{actions['port']}"
-    endpoints = write_endpoints(f"{actions_base}/webhook", work_dir)
+    endpoints = write_endpoints(f"{actions_base}/webhook", rasa, work_dir)
     return [
         Service(
             "action server",
@@ -84,7 +78,7 @@ def build_services(
         Service(
             "Rasa server",
             [
-                # `rasa run` with action responses checked by a validator built once (bot/rasa_server.py)
+                # `rasa run` without the work it repeats needlessly per message (bot/rasa_speedups.py)
                 sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
                 "--model", str(model or project_path(rasa["model"])),
                 "--endpoints", str(endpoints),

@@ -65,6 +65,7 @@ def running_stack(
         **rasa_env(),
         **{f"SHOP_{name}_PORT": str(port) for name, port in ports.items()},
         "SHOP_DATABASE_URL": database_url,
+        "SHOP_RASA_TRACKER_STORE_URL": f"sqlite:///{work / 'rasa-trackers.db'}",
         # people answer around the clock here, so results do not depend on the time of day
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
         **(extra_env or {}),

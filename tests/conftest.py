@@ -6,9 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from evaluation.live_stack import RunningStack, rasa_env, running_stack
 
@@ -17,6 +21,31 @@ RASA = str(Path(sys.executable).with_name("rasa"))
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def postgres_url() -> str:
+    """This machine's PostgreSQL for the tests (TEST_POSTGRES_URL: `.ci/run` and the Makefile set it)."""
+    return os.environ.get("TEST_POSTGRES_URL", "")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL of this machine's PostgreSQL that works in a new, empty schema, dropped afterwards; skips the
+    test when TEST_POSTGRES_URL is not set."""
+    base = postgres_url()
+    if not base:
+        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it to the local PostgreSQL)")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, future=True)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Dict, Optional
 
@@ -12,6 +11,7 @@ from aiohttp import WSMsgType, web
 from bot.gateway.keys import CONFIG, HUB, SERVICE
 from bot.gateway.origins import origin_allowed
 from bot.gateway.protocol import CONTROL_TYPES, TEXTS, ProtocolError, parse_frame, parse_hello, parse_message
+from core import fast_json
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ MAX_FRAME_BYTES = 256 * 1024
 
 def dumps(frame: Dict[str, Any]) -> str:
     """JSON with Chinese left readable."""
-    return json.dumps(frame, ensure_ascii=False)
+    return fast_json.dumps(frame)
 
 
 async def _write_frames(ws: web.WebSocketResponse, outbox: asyncio.Queue) -> None:

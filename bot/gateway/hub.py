@@ -4,7 +4,7 @@ Anything may post into a conversation through the hub (the bot relay, the custom
 agent); the frame goes out through the fan-out (fan_out.py), which reaches every open WebSocket
 and wakes HTTP long-poll clients. The hub also keeps what is true of a conversation right now but
 is not a message (typing, a notice). Storage runs in a worker thread so SQL never blocks the
-event loop.
+event loop, except a turn's two short writes on SQLite (`run_turn`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class ConversationHub:
         self.fan_out: FanOut = fan_out or LocalFanOut()
         self.history_limit = history_limit
         # SQLite allows one writer: one thread keeps writes in order without lock errors
-        workers = 1 if store.engine.dialect.name == "sqlite" else 8
+        self._sqlite = store.engine.dialect.name == "sqlite"
+        workers = 1 if self._sqlite else 8
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversation-store")
         self._live: Dict[str, LiveState] = {}
         # each conversation's shop metadata, read on every message: kept for the most recent
@@ -63,6 +64,15 @@ class ConversationHub:
         """Runs blocking SQL (or other blocking work) in the store's worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
+
+    async def run_turn(self, function: Callable[..., T], *args: Any) -> T:
+        """Runs one of a customer turn's short writes: on SQLite in this thread, at once (a local file that only
+        this gateway writes, where the hop to the worker thread and back cost more than the write itself:
+        docs/benchmarks.md), elsewhere in the worker threads like any SQL (a server's round trips must not
+        hold up the event loop)."""
+        if self._sqlite:
+            return function(*args)
+        return await self.run_blocking(function, *args)
 
     def close(self) -> None:
         """Waits for pending writes, then stops the worker thread."""
@@ -136,7 +146,7 @@ class ConversationHub:
         answers (`reply_to`)."""
         if answered is not None:
             replies = [(text, {**extra, "reply_to": answered.id}) for text, extra in replies]
-        stored = await self.run_blocking(
+        stored = await self.run_turn(
             self.store.append_bot_turn, conversation_id, answered.id if answered else None, reading, replies
         )
         if answered is not None and reading is not None:
@@ -155,7 +165,7 @@ class ConversationHub:
     ) -> Tuple[Message, bool, Optional[T]]:
         """Stores a customer message and runs `read(connection)` in the same transaction (one trip to the
         database thread), then pushes the echo; (message, duplicate, what `read` returned)."""
-        message, duplicate, found = await self.run_blocking(
+        message, duplicate, found = await self.run_turn(
             self.store.append_and_read, conversation_id, "customer", text, client_id, payload, None, read
         )
         if not duplicate:

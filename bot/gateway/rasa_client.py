@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import aiohttp
+import orjson
+from yarl import URL
+
+from core import fast_json
 
 INPUT_CHANNEL = "widget"
 WEBHOOK_PATH = "/webhooks/gateway/webhook"
@@ -84,7 +88,8 @@ class RasaClient:
     """Posts to Rasa's REST channel with one shared connection pool."""
 
     def __init__(self, base_url: str, timeout_seconds: float, max_connections: int = 32) -> None:
-        self.webhook_url = base_url.rstrip("/") + WEBHOOK_PATH
+        # parsed once: aiohttp parses a URL given as text on every request
+        self.webhook_url = URL(base_url.rstrip("/") + WEBHOOK_PATH)
         # `total` includes the wait for a free pooled connection; a refused or black-holed
         # Rasa port fails fast on `sock_connect`
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_connect=min(3.0, timeout_seconds))
@@ -96,7 +101,8 @@ class RasaClient:
         # a bounded keep-alive pool: a crowd of customers queues here instead of
         # overflowing Rasa's listen backlog with new connections
         self._session = aiohttp.ClientSession(
-            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=self.max_connections)
+            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=self.max_connections),
+            json_serialize=fast_json.dumps,
         )
 
     async def close(self) -> None:
@@ -117,11 +123,11 @@ class RasaClient:
                     )
                 if response.status != 200:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status} at {self.webhook_url}")
-                return parse_answer(await response.json(content_type=None))
+                return parse_answer(orjson.loads(await response.read()))
         except asyncio.TimeoutError:
             raise BotUnavailable(
                 f"Rasa did not answer in time at {self.webhook_url} (gateway.bot_timeout_seconds="
                 f"{self.timeout.total})"
             ) from None
-        except (aiohttp.ClientError, ValueError) as error:
+        except (aiohttp.ClientError, ValueError) as error:  # orjson's JSONDecodeError is a ValueError
             raise BotUnavailable(f"Rasa at {self.webhook_url} failed: {error}") from None

@@ -6,17 +6,10 @@ each test gets its own schema, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.db import create_database_engine, upgrade_schema
-
-
-def postgres_url() -> str:
-    return os.environ.get("TEST_POSTGRES_URL", "")
+from tests.conftest import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -27,20 +20,9 @@ def database_url(request, tmp_path):
         upgrade_schema(create_database_engine(url))
         yield url
         return
-    base = postgres_url()
-    if not base:
-        pytest.skip("TEST_POSTGRES_URL is not set (make test sets it to the local PostgreSQL)")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, future=True)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    url = f"{base}{separator}options=-csearch_path%3D{schema}"
-    upgrade_schema(create_database_engine(url))
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with postgres_schema() as url:
+        upgrade_schema(create_database_engine(url))
+        yield url
 
 
 @pytest.fixture

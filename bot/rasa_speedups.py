@@ -1,0 +1,223 @@
+"""Work Rasa 3.6 repeats on every customer message without need, taken out of the Rasa process.
+
+Each item was found with py-spy on Rasa under the open-loop load (docs/benchmarks.md); none changes what
+Rasa decides, answers or stores.
+
+1. Rasa checks every action-server response with `jsonschema.validate(response, schema)`, which first
+   checks the schema itself against JSON Schema's meta-schema, every time, then walks the response in
+   pure Python (each event against every event kind's sub-schema). Here each schema is compiled once to
+   Python code by fastjsonschema, which accepts a valid response in a fraction of the time; a response it
+   refuses goes through jsonschema's own validator (built once), so what is refused, and the error Rasa
+   reports, are jsonschema's.
+2. Rasa opens a new HTTP session, and so a new connection, for every call to the action server, and
+   writes the tracker it sends with the json module. Here each endpoint keeps one session per event loop
+   and lends it to every call, with the same requests, headers and timeouts, and the body is written by
+   orjson (core/fast_json.py): the same JSON, in a fifth of the time.
+3. Rasa finds an event's class from its type name by walking every subclass of `Event` (and asking
+   `inspect.isabstract` of each), for every event it reads: the action server's events on every turn.
+   Here the answer is remembered per type name.
+4. Rasa's graph runner works out the nodes a run needs (`GraphSchema.minimal_graph_schema`) by walking
+   the graph's dependencies anew on every run (once for each message's parse and twice per turn for the
+   policies), then hands them to dask, which orders the same dozen nodes again. The graph does not change
+   while the model is loaded, so here the nodes a target needs are worked out and ordered once, and a run
+   calls them in that order in this thread, as dask's synchronous scheduler does.
+5. Rasa deep-copies tracker states and events into debug-log arguments whether or not debug logging is on
+   (`processor.py`, `rule_policy.py`), and the rule policy formats every state of the conversation as
+   text for one of them. Here the log gets the values themselves (the log line is written at once, so a
+   copy changes nothing), and the states are formatted only when that debug line is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Dict, List, Optional, Tuple, Type
+
+import aiohttp
+import fastjsonschema
+import jsonschema
+import rasa.core.policies.rule_policy as rule_policy_module
+import rasa.core.processor as processor_module
+from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
+
+from core import fast_json
+
+# 1. the action-response check
+_original_validate = jsonschema.validate
+# Rasa's action-response schema, built once instead of on every call
+_RESPONSE_SCHEMA = RemoteAction.action_response_format_spec()
+
+
+def kept_response_schema() -> Dict[str, Any]:
+    """RemoteAction.action_response_format_spec, built once."""
+    return _RESPONSE_SCHEMA
+
+# per distinct schema: (fastjsonschema's compiled check, jsonschema's validator)
+_validators: Dict[str, Tuple[Any, Any]] = {}
+
+
+def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: Any = None, *args: Any,
+                                   **kwargs: Any) -> None:
+    """jsonschema.validate, with the schema checked and compiled once per distinct schema; what the compiled
+    check refuses is decided, and its error raised, by jsonschema."""
+    if cls is not None or args or kwargs:
+        return _original_validate(instance, schema, cls, *args, **kwargs)
+    # Rasa's own schema is the kept one (no need to write it out to know it); any other is known by its text
+    key = "response" if schema is _RESPONSE_SCHEMA else json.dumps(schema, sort_keys=True, default=str)
+    checks = _validators.get(key)
+    if checks is None:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+        checks = _validators[key] = (fastjsonschema.compile(schema), validator_class(schema))
+    fast, validator = checks
+    try:
+        fast(instance)
+        return None
+    except fastjsonschema.JsonSchemaException:
+        pass
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        raise error
+    return None
+
+
+# 2. the action server's session
+_original_session = EndpointConfig.session
+
+
+class _LentSession:
+    """`async with` that lends an endpoint's kept session and leaves it open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_exc: Any) -> None:
+        return None
+
+
+def kept_session(endpoint: EndpointConfig) -> _LentSession:
+    """EndpointConfig.session, made once per endpoint and event loop instead of once per request."""
+    loop = asyncio.get_running_loop()
+    session = getattr(endpoint, "_kept_session", None)
+    if session is None or session.closed or session._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public handle
+        session = _original_session(endpoint)
+        # aiohttp takes the body's writer only as a constructor argument; Rasa's constructor call is kept
+        session._json_serialize = fast_json.dumps  # noqa: SLF001
+        endpoint._kept_session = session  # noqa: SLF001
+    return _LentSession(session)
+
+
+# 3. event classes by type name
+_original_resolve_by_type = Event.resolve_by_type
+_event_classes: Dict[str, Type[Event]] = {}
+
+
+def resolve_event_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    """Event.resolve_by_type, remembering each type name it found a class for."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _original_resolve_by_type(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
+# 4. the nodes a graph run needs
+_original_minimal_graph_schema = GraphSchema.minimal_graph_schema
+
+
+def kept_minimal_graph_schema(self: GraphSchema, targets: Optional[List[str]] = None) -> GraphSchema:
+    """GraphSchema.minimal_graph_schema, worked out once per schema and targets."""
+    kept: Dict[Optional[Tuple[str, ...]], GraphSchema] = self.__dict__.setdefault("_minimal_schemas", {})
+    key = tuple(targets) if targets else None
+    schema = kept.get(key)
+    if schema is None:
+        schema = kept[key] = _original_minimal_graph_schema(self, targets)
+    return schema
+
+
+_original_dask_run = DaskGraphRunner.run
+
+
+def run_in_order(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
+                 targets: Optional[List[str]] = None) -> Dict[str, Any]:
+    """DaskGraphRunner.run without dask: the needed nodes called in an order worked out once per targets."""
+    run_targets = targets if targets else self._graph_schema.target_names
+    orders: Dict[Tuple[str, ...], List[Tuple[str, Any, Tuple[str, ...]]]] = self.__dict__.setdefault("_orders", {})
+    order = orders.get(tuple(run_targets))
+    if order is None:
+        order = orders[tuple(run_targets)] = _call_order(self, run_targets)
+    results: Dict[str, Any] = {}
+    for name, value in (inputs or {}).items():
+        if isinstance(value, str) and any(name == node for node, _, _ in order):
+            raise GraphRunError(f"Input value '{value}' clashes with a node name.")
+        # an input reaches the nodes as dask would hand it to them: (name, value)
+        results[name] = (name, value)
+    try:
+        for name, node, needs in order:
+            results[name] = node(*(results.get(need, need) for need in needs))
+    except RuntimeError as error:
+        raise GraphRunError("Error running runner.") from error
+    return dict(results[target] for target in run_targets)
+
+
+def _call_order(runner: DaskGraphRunner, targets: List[str]) -> List[Tuple[str, Any, Tuple[str, ...]]]:
+    """The nodes `targets` need, each after the nodes it needs: (name, node, names of what it needs)."""
+    schema = runner._graph_schema.minimal_graph_schema(targets)  # noqa: SLF001 - the runner's own schema
+    order: List[Tuple[str, Any, Tuple[str, ...]]] = []
+    placed: set = set()
+
+    def place(name: str) -> None:
+        if name in placed or name not in schema.nodes:
+            return
+        placed.add(name)
+        needs = tuple(schema.nodes[name].needs.values())
+        for need in needs:
+            place(need)
+        order.append((name, runner._instantiated_nodes[name], needs))  # noqa: SLF001
+
+    for name in schema.nodes:
+        place(name)
+    return order
+
+
+# 5. debug-log arguments
+class _LogArgumentCopies:
+    """Stands in for the `copy` module in Rasa modules that use it only to copy debug-log arguments."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:  # noqa: ARG004 - copy.deepcopy's signature
+        return value
+
+
+_original_format_tracker_states = RulePolicy.format_tracker_states
+
+
+def format_states_when_logged(states: List[Dict]) -> str:
+    """RulePolicy.format_tracker_states, for its one debug line: formatted only when debug logging is on."""
+    if not logging.getLogger(rule_policy_module.__name__).isEnabledFor(logging.DEBUG):
+        return ""
+    return _original_format_tracker_states(states)
+
+
+def install() -> None:
+    """Installs every item above in this process (Rasa imports `jsonschema.validate` at call time)."""
+    jsonschema.validate = validate_with_cached_validator
+    RemoteAction.action_response_format_spec = staticmethod(kept_response_schema)
+    EndpointConfig.session = kept_session
+    Event.resolve_by_type = staticmethod(resolve_event_type)
+    GraphSchema.minimal_graph_schema = kept_minimal_graph_schema
+    DaskGraphRunner.run = run_in_order
+    processor_module.copy = _LogArgumentCopies
+    rule_policy_module.copy = _LogArgumentCopies
+    RulePolicy.format_tracker_states = staticmethod(format_states_when_logged)

@@ -1,0 +1,140 @@
+"""Rasa's tracker store for the product: conversations in SQL (SQLite embedded, PostgreSQL scaled), so a Rasa
+restart or another Rasa process continues every conversation with its slots; with the trackers it last
+handled kept in memory, so a turn neither replays the conversation from JSON nor re-serialises it.
+
+Rasa's own `SQLTrackerStore` reads every event of the session back and rebuilds the tracker from JSON on
+each message, counts the stored events again before each save, and writes through the ORM. Here:
+- a tracker this process saved is handed out again as the same object, after one indexed check that no
+  other process has stored events for the conversation since (`SELECT count(*)`): any difference, or a
+  tracker changed in memory without being saved (a turn that failed half way), reads the database again;
+- a save appends only the events this process has not stored yet, in one INSERT, without counting first.
+The table is Rasa's own (`events`), so Rasa's tools (`rasa export`, the tracker API) read it as usual.
+
+Configured in the endpoints file `bot/run.py` writes:
+`tracker_store: {type: bot.rasa_tracker_store.CachedSQLTrackerStore, dialect: ..., db: ...}`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.pool import QueuePool
+
+logger = logging.getLogger(__name__)
+
+# conversations whose tracker stays in memory; an evicted one is read from the database on its next message
+DEFAULT_CACHE_SIZE = 5000
+
+
+@dataclass
+class _Kept:
+    """A tracker this process stored: how many of its events are stored, and how many rows the conversation
+    had in the database after that."""
+
+    tracker: DialogueStateTracker
+    stored_events: int
+    rows: int
+
+
+def event_row(sender_id: str, event: Any) -> Dict[str, Any]:
+    """One event as a row of Rasa's `events` table, as `SQLTrackerStore.save` writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+# the per-turn check (how many events a conversation has) reads only this index; declared on Rasa's table,
+# so Rasa's own `create_all` makes it with a new table
+_SENDER_EVENTS_INDEX = sa.Index(
+    "ix_events_sender_id_id", SQLTrackerStore.SQLEvent.__table__.c.sender_id, SQLTrackerStore.SQLEvent.__table__.c.id
+)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL: readers never wait for the writer; NORMAL: a commit survives a crash of Rasa, only a power cut
+    # can lose the last ones (as for the gateway's database, core/db.py)
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class CachedSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that keeps the trackers it handled and appends only new events."""
+
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy 1.4 opens a new SQLite connection for every session unless told to pool them
+            self.engine = sa.create_engine(
+                self.engine.url, poolclass=QueuePool, pool_size=2, connect_args={"check_same_thread": False},
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        table = self.SQLEvent.__table__
+        # a table made by an earlier version of Rasa's store lacks it
+        _SENDER_EVENTS_INDEX.create(self.engine, checkfirst=True)
+        self._insert = table.insert()
+        self._count = sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sa.bindparam("s"))
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self.cache_size = int(cache_size)
+
+    def _rows(self, connection: Any, sender_id: str) -> int:
+        return int(connection.execute(self._count, {"s": sender_id}).scalar() or 0)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The conversation's latest session: the kept tracker when nothing changed it elsewhere."""
+        kept = self._kept.get(sender_id)
+        if kept is not None and len(kept.tracker.events) == kept.stored_events:
+            with self.engine.connect() as connection:
+                if self._rows(connection, sender_id) == kept.rows:
+                    self._kept.move_to_end(sender_id)
+                    return kept.tracker
+        # not kept, changed by another process, or changed here without a save: the database decides
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            with self.engine.connect() as connection:
+                rows = self._rows(connection, sender_id)
+            self._keep(sender_id, tracker, len(tracker.events), rows)
+        else:
+            self._kept.pop(sender_id, None)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores the events of `tracker` that are not stored yet."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        kept = self._kept.get(sender_id)
+        with self.engine.begin() as connection:
+            if kept is not None and kept.tracker is tracker:
+                stored, rows = kept.stored_events, kept.rows
+            else:
+                # a tracker this process did not hand out (a new conversation, the HTTP API): count as Rasa does
+                with self.session_scope() as session:
+                    stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+                rows = self._rows(connection, sender_id)
+            events = list(itertools.islice(tracker.events, stored, None))
+            if events:
+                connection.execute(self._insert, [event_row(sender_id, event) for event in events])
+        self._keep(sender_id, tracker, len(tracker.events), rows + len(events))
+
+    def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, rows: int) -> None:
+        self._kept[sender_id] = _Kept(tracker, stored_events, rows)
+        self._kept.move_to_end(sender_id)
+        while len(self._kept) > self.cache_size:
+            self._kept.popitem(last=False)

@@ -1,0 +1,149 @@
+"""The tracker store Rasa runs with (bot/rasa_tracker_store.py), on SQLite and on this machine's PostgreSQL:
+conversations survive a restart with their slots, another process's events are seen, a tracker changed
+without a save is not handed out, only new events are written, and Rasa's own SQL store reads the rows."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+
+from bot.rasa_endpoints import tracker_store_endpoint
+from bot.rasa_tracker_store import CachedSQLTrackerStore
+from core.settings import PROJECT_ROOT
+from tests.conftest import postgres_schema
+
+DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A database URL of each kind, empty."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'trackers.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+def open_store(url: str, store_class=CachedSQLTrackerStore):
+    """A store as Rasa builds it from the endpoints file the product writes (a new process, in effect)."""
+    entry = dict(tracker_store_endpoint(url))
+    entry.pop("type")
+    host = entry.pop("url", None)
+    return store_class(host=host, domain=DOMAIN, event_broker=None, **entry)
+
+
+def event_rows(store, sender_id: str) -> int:
+    table = store.SQLEvent.__table__
+    with store.engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sender_id)
+        ).scalar()
+
+
+def turn(tracker, text: str, failures: int) -> None:
+    tracker.update(UserUttered(text, {"name": "faq", "confidence": 0.97}))
+    tracker.update(ActionExecuted("action_answer_faq"))
+    tracker.update(BotUttered("退款原路返回", {"buttons": [{"title": "转人工", "payload": "/handoff"}]}))
+    tracker.update(SlotSet("failure_count", failures))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+async def test_a_saved_conversation_is_the_same_tracker_and_only_new_events_are_written(store_url):
+    store = open_store(store_url)
+    tracker = await store.get_or_create_tracker("c1")
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    assert event_rows(store, "c1") == len(tracker.events)
+    again = await store.retrieve("c1")
+    assert again is tracker, "the kept tracker should be handed out, not rebuilt"
+    turn(again, "怎么开发票", 2)
+    await store.save(again)
+    assert event_rows(store, "c1") == len(again.events) == 11, "each event is stored once"
+
+
+async def test_a_restarted_rasa_continues_the_conversation_with_its_slots(store_url):
+    first = open_store(store_url)
+    tracker = await first.get_or_create_tracker("c2")
+    turn(tracker, "退款多久到账", 2)
+    await first.save(tracker)
+    first.engine.dispose()
+    restarted = open_store(store_url)
+    read = await restarted.retrieve("c2")
+    assert read is not None and read.get_slot("failure_count") == 2
+    assert [e.as_dict() for e in read.events] == [e.as_dict() for e in tracker.events]
+    # Rasa's own SQL store reads the same rows
+    theirs = await open_store(store_url, SQLTrackerStore).retrieve("c2")
+    assert [e.as_dict() for e in theirs.events] == [e.as_dict() for e in tracker.events]
+
+
+async def test_events_another_process_stored_are_seen_by_the_next_retrieve(store_url):
+    here, elsewhere = open_store(store_url), open_store(store_url)
+    tracker = await here.get_or_create_tracker("c3")
+    turn(tracker, "退款多久到账", 1)
+    await here.save(tracker)
+    theirs = await elsewhere.retrieve("c3")
+    turn(theirs, "还是没到", 3)
+    await elsewhere.save(theirs)
+    read = await here.retrieve("c3")
+    assert read is not tracker and read.get_slot("failure_count") == 3 and len(read.events) == 11
+    # and the tracker read again is kept from then on
+    turn(read, "转人工", 0)
+    await here.save(read)
+    assert await here.retrieve("c3") is read and event_rows(here, "c3") == 16
+
+
+async def test_a_tracker_changed_but_not_saved_is_not_handed_out(store_url):
+    store = open_store(store_url)
+    tracker = await store.get_or_create_tracker("c4")
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    # a turn that failed half way: the user's message applied, nothing saved
+    tracker.update(UserUttered("这条没有保存", {"name": "faq", "confidence": 0.9}))
+    tracker.update(SlotSet("failure_count", 9))
+    read = await store.retrieve("c4")
+    assert read is not tracker and read.get_slot("failure_count") == 1 and len(read.events) == 6
+    await store.save(read)
+    assert event_rows(store, "c4") == 6
+
+
+async def test_only_the_latest_session_is_handed_out(store_url):
+    store = open_store(store_url)
+    tracker = await store.get_or_create_tracker("c5")
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted(timestamp=tracker.events[-1].timestamp + 1))
+    tracker.update(ActionExecuted("action_listen", timestamp=tracker.events[-1].timestamp + 2))
+    await store.save(tracker)
+    fresh = await open_store(store_url).retrieve("c5")
+    assert isinstance(fresh.events[0], SessionStarted) and len(fresh.events) == 2
+    assert event_rows(store, "c5") == 9
+
+
+def test_a_bad_tracker_store_url_names_the_setting():
+    with pytest.raises(ValueError, match="rasa.tracker_store_url"):
+        tracker_store_endpoint("not a url")
+
+
+def test_concurrent_saves_of_different_conversations_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'trackers.db'}"
+    store = open_store(url)
+
+    async def converse(sender: str) -> None:
+        tracker = await store.get_or_create_tracker(sender)
+        for number in range(3):
+            turn(tracker, f"第{number}个问题", number)
+            await store.save(tracker)
+            tracker = await store.retrieve(sender)
+
+    async def everyone() -> None:
+        await asyncio.gather(*(converse(f"s{i}") for i in range(20)))
+
+    asyncio.run(everyone())
+    assert all(event_rows(store, f"s{i}") == 16 for i in range(20))
