@@ -18,10 +18,11 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # the queue tests also run against this PostgreSQL (each test in a schema of its own)
 export TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install browser run chat train test bench lint validate clean
+.PHONY: help install browser nginx run run-scaled chat train test bench lint validate clean
 
 help:
 	@echo "make run       install, train if needed, start the bot (Ctrl-C stops it)"
+	@echo "make run-scaled  the same as several processes on PostgreSQL and Redis, nginx in front (settings.yml: scaled)"
 	@echo "make chat      talk to the running bot in this terminal"
 	@echo "make test      install and run the whole test suite"
 	@echo "make validate  check the knowledge base and the Rasa training data"
@@ -61,10 +62,25 @@ browser:
 		|| { echo "Could not install $$missing: run 'apt-get install $$missing' as root, then make test again."; exit 1; }; \
 	fi
 
+# The scaled setup's load balancer: Debian's nginx, run by make run-scaled and the tests as a child process
+# with its own configuration (bot/nginx_config.py), never as the system's service.
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "Installing Debian's nginx for the scaled setup"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get install -y -qq --no-install-recommends nginx >/dev/null \
+		|| { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends nginx >/dev/null; } \
+		|| { echo "Could not install nginx: run 'apt-get install nginx' as root, then try again."; exit 1; }; \
+	fi
+
 train: $(MODEL)
 
 run: $(MODEL)
 	$(PY) -m bot.run
+
+run-scaled: $(MODEL) nginx
+	$(PY) -m bot.run_scaled
 
 chat: $(STAMP)
 	$(PY) -m bot.chat
@@ -73,10 +89,10 @@ validate: $(STAMP)
 	$(PY) -m knowledge.validate
 	$(RASA) data validate --data data/nlu data/rules --domain domain.yml --config config.yml
 
-test: $(STAMP) browser
+test: $(STAMP) browser nginx
 	$(PY) -m pytest
 
-bench: $(STAMP) $(MODEL)
+bench: $(STAMP) $(MODEL) nginx
 	$(PY) -m bench.run_all
 
 lint: $(STAMP)

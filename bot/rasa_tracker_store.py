@@ -87,8 +87,12 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         table = self.SQLEvent.__table__
-        # a table made by an earlier version of Rasa's store lacks it
-        _SENDER_EVENTS_INDEX.create(self.engine, checkfirst=True)
+        # a table made by an earlier version of Rasa's store lacks it; another Rasa process starting at the
+        # same moment may make it first
+        try:
+            _SENDER_EVENTS_INDEX.create(self.engine, checkfirst=True)
+        except sa.exc.DBAPIError:
+            logger.info("the events index was made by another Rasa process")
         self._insert = table.insert()
         self._count = sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sa.bindparam("s"))
         self._kept: OrderedDict[str, _Kept] = OrderedDict()

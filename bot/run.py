@@ -29,13 +29,16 @@ class Service:
     command: List[str]
     health_url: str
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    # this process's own settings (SHOP_* variables) on top of the environment it is started with
+    env: Dict[str, str] = field(default_factory=dict)
 
     def start(self, env: dict, log: Optional[Path] = None) -> None:
         """Starts the process in its own process group, so it can be stopped with its children;
         its output goes to `log` when given (benchmarks), else to this terminal."""
         output = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it open
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=output, stderr=output
+            self.command, cwd=PROJECT_ROOT, env={**env, **self.env}, start_new_session=True, stdout=output,
+            stderr=output,
         )
         if output:
             output.close()
@@ -47,6 +50,15 @@ class Service:
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
+
+    def kill(self) -> None:
+        """SIGKILL to the group at once: a crash, as the fault tests make one."""
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM to the group, SIGKILL if it has not gone after 10 seconds."""

@@ -22,6 +22,8 @@ from core.settings import PROJECT_ROOT, project_path, settings
 # the one MetaData every table of the product is defined on (bot/gateway/store.py, handoff/schema.py,
 # analytics/events.py); Alembic's env.py targets it, the migrations in migrations/versions/ create it
 metadata = MetaData()
+# PostgreSQL advisory lock taken while migrating (any constant the product's other locks do not use)
+MIGRATION_LOCK = 7_140_301
 
 
 def database_url() -> str:
@@ -115,5 +117,8 @@ def upgrade_schema(engine: Engine) -> None:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # gateway replicas starting together: one migrates, the others wait for it, then find nothing to do
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

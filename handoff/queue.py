@@ -17,6 +17,7 @@ from uuid import uuid4
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from core.db import using
 from handoff.schema import (
@@ -143,26 +144,27 @@ class TicketQueue:
         connection: Optional[Connection] = None,
     ) -> Tuple[Ticket, bool]:
         """Writes a ticket (committed before this returns); (ticket, created). A conversation has at most
-        one open live ticket: asking again returns the open one."""
+        one open live ticket: asking again returns the open one. The database holds to that too (a unique
+        index): when another gateway opens one at the same moment, its ticket is the one returned."""
         with using(self.engine, connection, write=True) as connection:
             if kind == LIVE:
-                existing = connection.execute(
-                    select(tickets).where(
-                        tickets.c.conversation_id == conversation_id,
-                        tickets.c.kind == LIVE,
-                        tickets.c.status.in_(OPEN_STATUSES),
-                    )
-                ).first()
+                existing = self.open_ticket_for(conversation_id, connection=connection)
                 if existing:
-                    return _ticket(existing), False
-            result = connection.execute(
-                insert(tickets).values(
-                    conversation_id=conversation_id, customer_id=customer_id, tier=tier, kind=kind,
-                    reason=reason, reason_detail=detail, priority=priority, status=WAITING,
-                    contact_phone=contact_phone, transcript=transcript or [], created_at=_now(),
-                )
+                    return existing, False
+            values = dict(
+                conversation_id=conversation_id, customer_id=customer_id, tier=tier, kind=kind,
+                reason=reason, reason_detail=detail, priority=priority, status=WAITING,
+                contact_phone=contact_phone, transcript=transcript or [], created_at=_now(),
             )
-            ticket_id = result.inserted_primary_key[0]
+            try:
+                # a savepoint: a refused insert must not end the caller's unit of work
+                with connection.begin_nested():
+                    ticket_id = connection.execute(insert(tickets).values(**values)).inserted_primary_key[0]
+            except IntegrityError:
+                existing = self.open_ticket_for(conversation_id, connection=connection) if kind == LIVE else None
+                if existing is None:
+                    raise
+                return existing, False
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         return _ticket(row), True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, text
 
 from core.db import metadata
 
@@ -54,6 +54,10 @@ tickets = Table(
     Column("rating_comment", Text),
     Index("ix_tickets_queue", "status", "priority", "created_at"),
     Index("ix_tickets_conversation_id", "conversation_id"),
+    # at most one open live ticket per conversation, whoever opens it (migration 0004)
+    Index("uq_tickets_one_open_live", "conversation_id", unique=True,
+          sqlite_where=text("kind = 'live' AND status IN ('waiting', 'assigned')"),
+          postgresql_where=text("kind = 'live' AND status IN ('waiting', 'assigned')")),
 )
 
 WAITING, ASSIGNED, RESOLVED, ABANDONED = "waiting", "assigned", "resolved", "abandoned"

@@ -140,6 +140,10 @@ class HandoffService:
         in the SQL thread): the gateway reads it in the transaction that stores the customer's message."""
         return self.queue.open_ticket_for(conversation_id, connection=connection)
 
+    async def open_ticket(self, conversation_id: str) -> Optional[Ticket]:
+        """The conversation's waiting or assigned ticket, if any."""
+        return await self.run_blocking(self.queue.open_ticket_for, conversation_id)
+
     async def agents_online(self) -> int:
         return await self.run_blocking(self.directory.online_count, self.online_window)
 

@@ -18,9 +18,9 @@ from bot.gateway.config import GatewayConfig  # noqa: E402
 
 def main() -> None:
     """Runs until SIGINT/SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config = GatewayConfig.from_settings()
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {config.replica} %(levelname)s %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # uvloop (which Rasa's Sanic already installs): its sockets and its wake-ups from the database
     # thread cost a fraction of asyncio's own loop's (docs/benchmarks.md, "CPU per reply")
     uvloop.install()

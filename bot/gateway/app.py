@@ -56,8 +56,10 @@ from bot.gateway.keys import (
     SERVICE,
 )
 from bot.gateway.knowledge_lookup import LazyKnowledge
+from bot.gateway.pending import PendingSweep
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.rate_limit import RateLimiter
+from bot.gateway.rate_limit import Limiter, RateLimiter
+from bot.gateway.shared_state import SharedState
 from bot.gateway.store import ConversationStore
 from core.db import create_database_engine, upgrade_schema
 from handoff.accounts import AgentDirectory
@@ -87,27 +89,53 @@ async def dashboard_page(request: web.Request) -> web.FileResponse:
 
 
 async def health(request: web.Request) -> web.Response:
-    """{"gateway": "ok", "rasa": "up" | "down"}; 200 as long as the gateway itself serves."""
-    rasa_url = request.config_dict[CONFIG].rasa_url
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            async with session.get(rasa_url + "/") as response:
-                rasa = "up" if response.status == 200 else "down"
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        rasa = "down"
-    return web.json_response({"gateway": "ok", "rasa": rasa}, dumps=json.dumps)
+    """{"gateway": "ok", "rasa": "up" | "down", "rasa_processes": {url: "up" | "down"}}: "up" while at least
+    one Rasa answers; 200 as long as the gateway itself serves."""
+    urls = request.config_dict[RASA].base_urls
+
+    async def state(session: aiohttp.ClientSession, url: str) -> str:
+        try:
+            async with session.get(url + "/") as response:
+                return "up" if response.status == 200 else "down"
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return "down"
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        states = await asyncio.gather(*(state(session, url) for url in urls))
+    processes = dict(zip(urls, states))
+    rasa = "up" if "up" in states else "down"
+    return web.json_response({"gateway": "ok", "rasa": rasa, "rasa_processes": processes}, dumps=json.dumps)
+
+
+def replica_header(name: str):
+    """Every response (WebSocket upgrades and errors too) names the gateway replica that served it."""
+
+    async def add_header(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-Shop-Gateway"] = name
+
+    return add_header
 
 
 def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     """Builds the gateway from `config` (default: settings.yml and SHOP_* variables)."""
     config = config or GatewayConfig.from_settings()
     app = web.Application(middlewares=[customer_http.cross_origin], client_max_size=1024 * 1024)
+    app.on_response_prepare.append(replica_header(config.replica))
     engine = create_database_engine(config.database_url)
     # migrations run once, here, before any store touches the database
     upgrade_schema(engine)
-    hub = ConversationHub(ConversationStore(engine), config.history_limit)
+    shared = SharedState.connect(config.redis_url) if config.redis_url else None
+    hub = ConversationHub(
+        ConversationStore(engine, config.pending_lease_seconds), config.history_limit,
+        fan_out=shared.fan_out if shared else None, live_states=shared.live_states if shared else None,
+    )
+    if shared:
+        shared.follow(hub)
     rasa = RasaClient(config.rasa_url, config.bot_timeout_seconds, config.rasa_connections)
-    limiter = RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
+    limiter: Limiter = (
+        shared.rate_limiter(config.rate_limit_burst, config.rate_limit_per_minute) if shared
+        else RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
+    )
     handoff = config.handoff
     agent_timeout = float(handoff.get("agent_timeout_seconds", 120))
     agents = AgentDirectory(engine, float(handoff.get("session_hours", 12)))
@@ -125,6 +153,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     relay = BotRelay(
         hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text,
         typing_after=config.bot_typing_after_seconds, handoff=service, recorder=recorder,
+        retry_seconds=config.bot_retry_seconds, give_up_seconds=config.bot_give_up_seconds,
     )
     app[CONFIG] = config
     app[HUB] = hub
@@ -137,6 +166,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[KNOWLEDGE] = LazyKnowledge()
     app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
     app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length)
+    sweep = PendingSweep(hub, app[SERVICE], relay, interval=config.pending_sweep_seconds)
 
     async def requeue_forever() -> None:
         # tickets of agents who closed their console or lost their connection go back to the queue
@@ -149,6 +179,8 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
 
     async def start(app: web.Application) -> None:
         await rasa.start()
+        if shared:
+            await shared.start()
         # masking loads spaCy and jieba, the escalation rules the shop dictionary (a few seconds): do it now,
         # not on a customer's first message
         from analytics.masking import mask
@@ -160,16 +192,21 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
 
         app["warm_up"] = asyncio.get_running_loop().run_in_executor(None, warm_up)
         app["requeue"] = asyncio.create_task(requeue_forever())
+        # what a gateway left unfinished (this one before a restart, or another that died) is handled here
+        app["pending"] = asyncio.create_task(sweep.run_forever())
 
     async def stop(app: web.Application) -> None:
         await app["warm_up"]
-        app["requeue"].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app["requeue"]
+        for task in (app["requeue"], app["pending"]):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await relay.drain()
         await rasa.close()
         await recorder.drain()
         recorder.close()
+        if shared:
+            await shared.close()
         hub.close()
         engine.dispose()
 

@@ -3,17 +3,21 @@
 One message at a time per conversation, so replies keep their order. The
 customer is told within `bot_notice_after_seconds` when the bot is slow, and
 plainly when it is unavailable; a reply that arrives late is still delivered.
+A message the bot could not answer stays pending: it is tried again after
+`retry_seconds` (by whichever gateway looks first, pending.py), and handed to a
+person, with a word to the customer, once it has waited `give_up_seconds`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Dict, List, Optional, Set
 
 from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import BotReply, BotUnavailable, RasaClient
-from bot.gateway.store import Message
+from bot.gateway.store import HANDED_OVER, Message
 from core.reading import faq_key_of_payload, with_entries_shown
 from handoff.escalation import REASONS, Escalation
 
@@ -38,6 +42,8 @@ class BotRelay:
         typing_after: float = 0.0,
         handoff: Optional[HandoffService] = None,
         recorder: Optional[EventRecorder] = None,
+        retry_seconds: float = 5.0,
+        give_up_seconds: float = 90.0,
     ) -> None:
         self.hub = hub
         self.rasa = rasa
@@ -45,18 +51,28 @@ class BotRelay:
         self.typing_after = min(typing_after, notice_after)
         self.unavailable = {"code": "bot_unavailable", "text": unavailable_text}
         self.slow = {"code": "bot_slow", "text": slow_text}
+        self.retry_seconds = retry_seconds
+        self.give_up_seconds = give_up_seconds
         self._locks: Dict[str, asyncio.Lock] = {}
         self._tasks: Set[asyncio.Task] = set()
+        # the pending messages this gateway is answering: their leases are renewed while they wait here
+        self._holding: Dict[str, Message] = {}
         # where the actions' handoff requests go, and the event log
         self.handoff = handoff
         self.recorder = recorder
 
     def submit(self, conversation_id: str, text: str, shop_metadata: Dict[str, str], message: Message) -> asyncio.Task:
         """Schedules the bot's answer to one stored customer message (`text`: what the bot is sent)."""
+        self._holding[message.id] = message
         task = asyncio.create_task(self._answer(conversation_id, text, shop_metadata, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._holding.pop(message.id, None))
         return task
+
+    def holding(self) -> List[str]:
+        """Ids of the pending messages this gateway is answering now."""
+        return list(self._holding)
 
     async def drain(self) -> None:
         """Waits for every answer in progress (shutdown, tests)."""
@@ -88,34 +104,41 @@ class BotRelay:
         except BotUnavailable as error:
             logger.warning("conversation %s: %s", conversation_id, error)
             self.hub.set_typing(conversation_id, False)
-            await self._unavailable(conversation_id, message.text, shop_metadata)
+            await self._unavailable(conversation_id, message, shop_metadata)
             return
         self.hub.set_typing(conversation_id, False)
         replies = answer.replies
         if not replies:
             # our rules answer every message; silence means a custom action failed
             logger.warning("conversation %s: Rasa returned no reply (is the action server running?)", conversation_id)
-            await self._unavailable(conversation_id, message.text, shop_metadata)
+            await self._unavailable(conversation_id, message, shop_metadata)
             return
         self.hub.set_notice(conversation_id, None)
-        self.hub.live(conversation_id).offered_alternatives = False
+        self.hub.set_offered_alternatives(conversation_id, False)
         customer_id = shop_metadata.get("customer_id")
         reading = with_entries_shown(answer.reading, entries_shown(replies)) if answer.reading else None
         shown = [
             (reply.text, reply.extra()) for reply in replies
             if not (reply.handoff or reply.analytics) and (reply.text or reply.buttons or reply.image)
         ]
-        # the reading is stored with the customer's message before anything can escalate, so the
-        # agent's transcript is the stored history
-        await self.hub.post_bot_turn(conversation_id, message, reading, shown)
+        handoff = next((_escalation(reply.handoff) for reply in replies if reply.handoff and self.handoff), None)
+        # the reading is stored with the customer's message before anything can escalate, so the agent's
+        # transcript is the stored history; a request for a person is kept with it until its ticket is open
+        stored = await self.hub.post_bot_turn(conversation_id, message, reading, shown,
+                                              handoff.to_json() if handoff else None)
+        if stored is None:
+            logger.info("conversation %s: message %s was answered already; this answer is dropped",
+                        conversation_id, message.id)
+            return
         if self.recorder:
             # logged before the bot's turn, so the log reads question, then answer or escalation
             await self.recorder.customer_message(conversation_id, message.text, "bot", reading, customer_id)
         reported = False
         for reply in replies:
-            if reply.handoff and self.handoff:
-                await self.handoff.escalate(conversation_id, _escalation(reply.handoff))
-                reported = True
+            if reply.handoff and self.handoff and handoff:
+                await self.handoff.escalate(conversation_id, handoff)
+                await self.hub.finish(message, HANDED_OVER)
+                handoff, reported = None, True
             elif reply.analytics:
                 if self.recorder:
                     await self.recorder.bot_turn(conversation_id, reply.analytics, customer_id)
@@ -123,18 +146,28 @@ class BotRelay:
         if not reported and self.recorder:
             await self.recorder.bot_turn(conversation_id, None, customer_id)  # a response from domain.yml
 
-    async def _unavailable(self, conversation_id: str, text: str, shop_metadata: Dict[str, str]) -> None:
+    async def _unavailable(self, conversation_id: str, message: Message, shop_metadata: Dict[str, str]) -> None:
         self.hub.set_notice(conversation_id, self.unavailable)
+        waited = (datetime.now(timezone.utc) - message.created_at).total_seconds()
+        if waited >= self.give_up_seconds and self.handoff:
+            # the bot has been down for as long as a customer should wait: a person takes the message
+            await self.hub.post(conversation_id, "bot", GIVE_UP_TEXT)
+            await self.handoff.escalate(conversation_id, self.handoff.rules.escalate("bot_unavailable", "智能客服暂时无法回复"))
+            await self.hub.finish(message, HANDED_OVER)
+            return
+        # tried again later, by this gateway or another (pending.py)
+        await self.hub.release(message, self.retry_seconds)
+        if message.attempts:
+            return  # logged and offered at the first try
         if self.recorder:
             customer_id = shop_metadata.get("customer_id")
-            await self.recorder.customer_message(conversation_id, text, "bot", customer_id=customer_id)
+            await self.recorder.customer_message(conversation_id, message.text, "bot", customer_id=customer_id)
             await self.recorder.record(
                 conversation_id, "fallback", customer_id=customer_id, detail={"cause": "bot_unavailable"}
             )
-        live = self.hub.live(conversation_id)
-        if self.handoff and not live.offered_alternatives:
+        if self.handoff and not (await self.hub.current_live(conversation_id)).offered_alternatives:
             # once per outage: a person, or a message for later, instead of waiting for the bot
-            live.offered_alternatives = True
+            self.hub.set_offered_alternatives(conversation_id, True)
             await self.hub.post(
                 conversation_id, "bot", "智能客服暂时无法回复。您可以转人工客服，或者留言给我们：",
                 extra={"buttons": [
@@ -151,6 +184,9 @@ def entries_shown(replies: List[BotReply]) -> List[str]:
     ]
     offered = [key for reply in replies for key in (faq_key_of_payload(b.get("payload")) for b in reply.buttons) if key]
     return answered + offered
+
+
+GIVE_UP_TEXT = "抱歉，智能客服一直无法回复，您的问题已转给人工客服处理。"
 
 
 def _escalation(request: Dict) -> Escalation:

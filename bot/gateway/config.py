@@ -15,6 +15,7 @@ class GatewayConfig:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # one Rasa base URL, or several separated by commas (each conversation keeps to one of them)
     rasa_url: str = "http://127.0.0.1:5005"
     database_url: str = "sqlite:///var/shop.db"
     allowed_origins: Tuple[str, ...] = ()
@@ -25,7 +26,17 @@ class GatewayConfig:
     bot_notice_after_seconds: float = 4.0
     bot_timeout_seconds: float = 20.0
     rasa_connections: int = 32
+    # stored means handled (pending.py): a pending message's lease, how soon the bot is asked again after it
+    # could not answer, and after how long without the bot a person takes the message
+    pending_lease_seconds: float = 6.0
+    pending_sweep_seconds: float = 1.0
+    bot_retry_seconds: float = 5.0
+    bot_give_up_seconds: float = 90.0
     history_limit: int = 500
+    # empty: one gateway, its live state in memory; redis://host:port/db: replicas share fan-out, live
+    # state and rate limits through this Redis
+    redis_url: str = ""
+    replica: str = "gateway"
     unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
     slow_text: str = "小云正在查询，请稍候……"
     # settings.yml sections `escalation`, `handoff` and `analytics`, as read
@@ -40,6 +51,7 @@ class GatewayConfig:
         gateway = dict(values.get("gateway") or {})
         rasa = values.get("rasa") or {}
         database_url = absolute_sqlite_url(str((values.get("database") or {}).get("url") or cls.database_url))
+        rasa_urls = str(gateway.pop("rasa_urls", "") or "")
         origins = gateway.pop("allowed_origins", "") or ""
         if isinstance(origins, str):
             origins = [item.strip() for item in origins.split(",")]
@@ -51,7 +63,7 @@ class GatewayConfig:
             escalation=dict(values.get("escalation") or {}),
             handoff=dict(values.get("handoff") or {}),
             analytics=dict(values.get("analytics") or {}),
-            rasa_url=f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
+            rasa_url=rasa_urls or f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
             database_url=database_url,
             allowed_origins=tuple(o.rstrip("/") for o in origins if o),
         )

@@ -1,13 +1,16 @@
 """The agent consoles' read model: every open console, its queue snapshot, the messages of the tickets
 its agent holds, and the ticket view of docs/console-api.md (the socket that carries them is
-console_socket.py). It listens to the handoff service's events and refreshes on every queue change."""
+console_socket.py). It listens to the handoff service's events and refreshes on every queue change: a queue
+change is announced on the consoles' own fan-out channel, so the consoles of every gateway replica refresh,
+whichever gateway changed the queue."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Set
+from typing import Any, Dict, Optional, Set
 
 from bot.gateway.hub import ConversationHub
 from handoff.accounts import Agent
@@ -38,6 +41,10 @@ class ConsoleConnection:
     feeds: Dict[int, Any] = field(default_factory=dict)  # ticket id -> (conversation id, TicketFeed)
 
 
+# the fan-out channel on which queue changes are announced to the consoles (no conversation id has a "#")
+QUEUE_CHANNEL = "#queue"
+
+
 class ConsoleHub:
     """Every open console; pushes queue snapshots and the agents' tickets' messages."""
 
@@ -45,11 +52,37 @@ class ConsoleHub:
         self.service = service
         self.hub = hub
         self.connections: Set[ConsoleConnection] = set()
+        self._refreshing: Optional[asyncio.Task] = None
+        self._again = False
+        self._id = uuid.uuid4().hex
         service.events.subscribe(self._on_event)
+        hub.subscribe(QUEUE_CHANNEL, self)
 
     async def _on_event(self, event: Any) -> None:
         if isinstance(event, QueueChanged):
+            # the consoles here at once (an agent's next request sees its new ticket followed), the other
+            # gateways' consoles through the channel
             await self.queue_changed()
+            self.hub.push(QUEUE_CHANNEL, {"type": "queue_changed", "from": self._id})
+
+    def put_nowait(self, frame: Dict[str, Any]) -> None:
+        """A queue change another gateway announced on the channel: the consoles here refresh (once for a
+        burst of changes)."""
+        if frame.get("from") == self._id:
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            self._again = True
+            return
+        self._refreshing = asyncio.ensure_future(self._refresh_all())
+
+    async def _refresh_all(self) -> None:
+        self._again = True
+        while self._again:
+            self._again = False
+            try:
+                await self.queue_changed()
+            except Exception:  # noqa: BLE001 - the next change refreshes again
+                logger.exception("refreshing the consoles failed")
 
     async def snapshot(self, agent: Agent) -> Dict[str, Any]:
         """The `queue` frame (also the body of GET /console/api/queue)."""

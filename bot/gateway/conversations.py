@@ -4,7 +4,9 @@
 rate limit, stored once, echoed to the conversation, then routed: to the agent
 while the conversation has an open ticket, to a person at once when a
 gateway-side escalation rule matches (VIP tier, strong anger, the 转人工
-button), otherwise to the bot.
+button), otherwise to the bot. Each route marks the message handled (store.py);
+`resume` routes a message that a gateway stored but did not finish (it died, or
+the bot could not answer yet), found by the pending-message sweep (pending.py).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from bot.gateway.bot_relay import BotRelay
 from bot.gateway.customer_notices import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, CustomerNotices
 from bot.gateway.hub import ConversationHub
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
-from bot.gateway.rate_limit import RateLimiter
-from bot.gateway.store import Message
+from bot.gateway.rate_limit import Limiter
+from bot.gateway.store import ANSWERED, HANDED_OVER, HANDING_OVER, TO_AGENT, Message
 from core.reading import faq_key_of_payload
 from handoff.errors import HandoffRefused
 from handoff.escalation import GATEWAY_SIDE_RULES, Escalation, Turn
@@ -48,7 +50,7 @@ class ChatService:
 
     def __init__(
         self, hub: ConversationHub, relay: BotRelay, handoff: HandoffService, notices: CustomerNotices,
-        limiter: RateLimiter, max_length: int,
+        limiter: Limiter, max_length: int,
     ) -> None:
         self.hub = hub
         self.relay = relay
@@ -72,7 +74,7 @@ class ChatService:
 
     async def receive(self, session_id: str, message: CustomerMessage) -> Message:
         """Stores a customer message (once per client id) and asks the bot to answer it."""
-        allowed, wait = self.limiter.check(session_id)
+        allowed, wait = await self.limiter.check(session_id)
         if not allowed:
             # a message re-sent after a dropped connection is acknowledged, never refused
             existing = await self.hub.find_customer_message(session_id, message.client_id)
@@ -87,20 +89,36 @@ class ChatService:
             lambda connection: self.handoff.open_ticket_in(connection, session_id),
         )
         if not duplicate:
-            await self._route(session_id, stored, payload, shop_metadata, ticket is not None)
+            await self._route(session_id, stored, shop_metadata, ticket is not None)
         return stored
 
-    async def _route(
-        self, session_id: str, stored: Message, payload: Optional[str], metadata: Dict[str, str], with_agent: bool
-    ) -> None:
+    async def resume(self, message: Message) -> None:
+        """Handles a stored message that was left unfinished, as if it had just arrived (its route is decided
+        again: an agent may have taken the conversation meanwhile); a bot's request for a person that waits
+        for its ticket gets it."""
+        session_id = message.conversation_id
+        if message.handling == HANDING_OVER and message.handoff:
+            decision = Escalation(message.handoff.get("reason", "request_human"),
+                                  str(message.handoff.get("detail") or ""), int(message.handoff.get("priority", 10)))
+            await self.handoff.escalate(session_id, decision)
+            await self.hub.finish(message, HANDED_OVER)
+            return
+        metadata = await self.hub.shop_metadata(session_id) or {}
+        with_agent = await self.handoff.open_ticket(session_id) is not None
+        await self._route(session_id, message, metadata, with_agent)
+
+    async def _route(self, session_id: str, stored: Message, metadata: Dict[str, str], with_agent: bool) -> None:
+        payload = stored.payload
         if payload == LEAVE_MESSAGE_PAYLOAD:
             await self.handoff.request_left_message(session_id, "请留下您的问题和手机号，人工客服会尽快联系您。")
+            await self.hub.finish(stored, ANSWERED)
             return
         recorder = self.relay.recorder
         if with_agent:
             # an agent has (or will have) this conversation: the bot must not answer
             if recorder:
                 await recorder.customer_message(session_id, stored.text, "agent")
+            await self.hub.finish(stored, TO_AGENT)
             return
         rules = self.handoff.rules
         if payload == HANDOFF_PAYLOAD:
@@ -112,6 +130,7 @@ class ChatService:
             if recorder:
                 await recorder.customer_message(session_id, stored.text, "gateway")
             await self.handoff.escalate(session_id, decision)
+            await self.hub.finish(stored, HANDED_OVER)
             return
         picked = faq_key_of_payload(payload)
         if picked and recorder:
@@ -136,7 +155,7 @@ class ChatService:
         elif kind == "rating":
             await self.handoff.rate(session_id, frame.get("ticket_id"), frame.get("score"), frame.get("comment"))
         elif kind == "leave_message":
-            allowed, wait = self.limiter.check(session_id)
+            allowed, wait = await self.limiter.check(session_id)
             if not allowed:
                 raise ProtocolError("rate_limited", seconds=wait)
             await self.handoff.leave_message(session_id, frame.get("text"), frame.get("phone"))

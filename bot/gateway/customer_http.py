@@ -73,7 +73,7 @@ async def hello(request: web.Request) -> web.Response:
         welcome = await request.config_dict[SERVICE].hello(parse_hello(await _body(request)))
     except ProtocolError as error:
         return _error(error)
-    live = request.config_dict[HUB].live(welcome.session_id)
+    live = await request.config_dict[HUB].current_live(welcome.session_id)
     return _json(
         {
             **welcome.to_frame(),
@@ -133,7 +133,7 @@ async def events(request: web.Request) -> web.Response:
     if not messages and wait > 0:
         await hub.wait_for_change(session_id, wait)
         messages = await hub.history(session_id, after)
-    live = hub.live(session_id)
+    live = await hub.current_live(session_id)
     return _json({
         "messages": [m.to_frame() for m in messages], "notice": live.notice, "typing": live.typing,
         "frames": await request.config_dict[SERVICE].state_frames(session_id),

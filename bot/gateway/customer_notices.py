@@ -77,7 +77,7 @@ class CustomerNotices:
             return frames
         if state.rating_due:
             frames.append({"type": "rating_request", "ticket_id": state.rating_due.id})
-        pending = self.hub.live(conversation_id).leave_message_request
+        pending = (await self.hub.current_live(conversation_id)).leave_message_request
         if pending:
             frames.append(pending)
         return frames
@@ -112,13 +112,13 @@ class CustomerNotices:
 
     async def _left_message_requested(self, event: LeftMessageRequested) -> None:
         frame = {"type": "leave_message_request", "text": event.text}
-        self.hub.live(event.conversation_id).leave_message_request = frame
+        self.hub.set_leave_message_request(event.conversation_id, frame)
         await self.hub.post(event.conversation_id, "bot", event.text)
         self.hub.push(event.conversation_id, frame)
 
     async def _message_left(self, event: MessageLeft) -> None:
         conversation_id = event.ticket.conversation_id
-        self.hub.live(conversation_id).leave_message_request = None
+        self.hub.set_leave_message_request(conversation_id, None)
         await self.hub.post(
             conversation_id, "bot",
             f"留言已收到（编号 {event.ticket.id}）。人工客服会在{event.next_opening}尽快通过 "

@@ -67,7 +67,7 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                     outbox.put_nowait(welcome.to_frame())
                     for message in welcome.history:
                         outbox.put_nowait(message.to_frame())
-                    live = hub.live(session_id)
+                    live = await hub.current_live(session_id)
                     if live.notice:
                         outbox.put_nowait({"type": "notice", **live.notice})
                     if live.typing:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from bot.gateway.fan_out import FanOut, LocalFanOut, Subscriber
+from bot.gateway.live_state import LiveState, LiveStates
 from bot.gateway.store import ConversationStore, Message
 
 T = TypeVar("T")
@@ -25,24 +26,20 @@ T = TypeVar("T")
 METADATA_CACHE_SIZE = 10000
 
 
-@dataclass
-class LiveState:
-    """What is true of a conversation right now but is not a message: typing, an active notice."""
-
-    typing: bool = False
-    notice: Optional[Dict[str, Any]] = None
-    # the open "leave a message" form, shown again to a client that reconnects
-    leave_message_request: Optional[Dict[str, Any]] = None
-    # the "person or message?" offer was made during the current bot outage
-    offered_alternatives: bool = False
-
-
 class ConversationHub:
     """Stores and fans out messages, typing and notices per conversation."""
 
-    def __init__(self, store: ConversationStore, history_limit: int = 500, fan_out: Optional[FanOut] = None) -> None:
+    def __init__(self, store: ConversationStore, history_limit: int = 500, fan_out: Optional[FanOut] = None,
+                 live_states: Optional[LiveStates] = None) -> None:
+        """`fan_out` and `live_states`: in this process by default; shared ones (Redis) when gateways are
+        replicas."""
         self.store = store
         self.fan_out: FanOut = fan_out or LocalFanOut()
+        # live states changed here are kept in `_live`; shared ones are also written to `live_states` in the
+        # background (latest state per conversation), and read from there when a client (re)connects
+        self.live_states = live_states
+        self._unsaved: Dict[str, LiveState] = {}
+        self._saver: Optional[asyncio.Task] = None
         self.history_limit = history_limit
         # SQLite allows one writer: one thread keeps writes in order without lock errors
         self._sqlite = store.engine.dialect.name == "sqlite"
@@ -79,11 +76,44 @@ class ConversationHub:
         self._executor.shutdown(wait=True)
 
     def live(self, conversation_id: str) -> LiveState:
-        """The in-memory state of a conversation (created on first use)."""
+        """The conversation's live state as this gateway knows it (created on first use); change it through
+        the set_* methods, so shared states are kept."""
         state = self._live.get(conversation_id)
         if state is None:
             state = self._live[conversation_id] = LiveState()
         return state
+
+    async def current_live(self, conversation_id: str) -> LiveState:
+        """The live state a (re)connecting client is shown: the shared one when gateways share it."""
+        if self.live_states is None or conversation_id in self._unsaved:
+            return LiveState(**asdict(self.live(conversation_id)))
+        return await self.live_states.get(conversation_id)
+
+    def _changed(self, conversation_id: str) -> None:
+        if self.live_states is None:
+            return
+        self._unsaved[conversation_id] = LiveState(**asdict(self.live(conversation_id)))
+        if self._saver is None or self._saver.done():
+            self._saver = asyncio.ensure_future(self._save_live())
+
+    async def _save_live(self) -> None:
+        while self._unsaved:
+            conversation_id, state = next(iter(self._unsaved.items()))
+            await self.live_states.put(conversation_id, state)
+            if self._unsaved.get(conversation_id) is state:
+                del self._unsaved[conversation_id]
+
+    def set_leave_message_request(self, conversation_id: str, frame: Optional[Dict[str, Any]]) -> None:
+        """Opens (a frame) or closes (None) the conversation's "leave a message" form."""
+        self.live(conversation_id).leave_message_request = frame
+        self._changed(conversation_id)
+
+    def set_offered_alternatives(self, conversation_id: str, offered: bool) -> None:
+        """Notes whether the "person or message?" offer was made in the current outage."""
+        state = self.live(conversation_id)
+        if state.offered_alternatives != offered:
+            state.offered_alternatives = offered
+            self._changed(conversation_id)
 
     async def start_conversation(self, shop_metadata: Dict[str, str]) -> str:
         """A new conversation; returns its id."""
@@ -140,15 +170,18 @@ class ConversationHub:
         answered: Optional[Message],
         reading: Optional[Dict[str, Any]],
         replies: List[Tuple[str, Dict[str, Any]]],
-    ) -> List[Message]:
-        """Stores the bot's replies (text, extra) and its reading of the message they answer, in one
-        transaction, then pushes the replies to the conversation's clients; each names the message it
-        answers (`reply_to`)."""
+        handoff: Optional[Dict[str, Any]] = None,
+    ) -> Optional[List[Message]]:
+        """Stores the bot's replies (text, extra) and its reading of the message they answer, which is finished
+        with them (store.append_bot_turn), in one transaction, then pushes the replies to the conversation's
+        clients; each names the message it answers (`reply_to`). None when that message was answered already."""
         if answered is not None:
             replies = [(text, {**extra, "reply_to": answered.id}) for text, extra in replies]
         stored = await self.run_turn(
-            self.store.append_bot_turn, conversation_id, answered.id if answered else None, reading, replies
+            self.store.append_bot_turn, conversation_id, answered.id if answered else None, reading, replies, handoff
         )
+        if stored is None:
+            return None
         if answered is not None and reading is not None:
             answered.reading = reading
         for message in stored:
@@ -172,11 +205,28 @@ class ConversationHub:
             self._fan_out(conversation_id, message.to_frame())
         return message, duplicate, found
 
+    async def finish(self, message: Message, handling: str) -> bool:
+        """Marks a customer message answered, to_agent or handed_over (store.finish)."""
+        return await self.run_blocking(self.store.finish, message.id, handling)
+
+    async def release(self, message: Message, retry_in_seconds: float) -> None:
+        """Leaves a pending message for another try after `retry_in_seconds`."""
+        await self.run_blocking(self.store.release, message.id, retry_in_seconds)
+
+    async def renew(self, message_ids: List[str]) -> None:
+        """Keeps the leases of the pending messages this gateway is handling."""
+        await self.run_blocking(self.store.renew, message_ids)
+
+    async def claim_unhandled(self, limit: int = 50) -> List[Message]:
+        """Pending messages nobody holds any more, now held here (store.claim_unhandled)."""
+        return await self.run_blocking(self.store.claim_unhandled, limit)
+
     def set_typing(self, conversation_id: str, on: bool) -> None:
         """Shows or hides the typing indicator in every client of the conversation."""
         state = self.live(conversation_id)
         if state.typing != on:
             state.typing = on
+            self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "typing", "on": on})
 
     def set_notice(self, conversation_id: str, notice: Optional[Dict[str, Any]]) -> None:
@@ -184,9 +234,11 @@ class ConversationHub:
         state = self.live(conversation_id)
         if notice is not None:
             state.notice = notice
+            self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "notice", **notice})
         elif state.notice is not None:
             state.notice = None
+            self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "notice", "code": "bot_available", "text": ""})
 
     def push(self, conversation_id: str, frame: Dict[str, Any]) -> None:
@@ -201,10 +253,7 @@ class ConversationHub:
         """Stops delivering to `subscriber`; forgets idle live state."""
         self.fan_out.unsubscribe(conversation_id, subscriber)
         state = self._live.get(conversation_id)
-        if (
-            state is not None and not self.fan_out.has_subscribers(conversation_id)
-            and not state.typing and state.notice is None and not state.leave_message_request
-        ):
+        if state is not None and not self.fan_out.has_subscribers(conversation_id) and state.is_idle():
             self._live.pop(conversation_id, None)
 
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:

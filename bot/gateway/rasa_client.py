@@ -4,13 +4,21 @@ The channel (bot/rasa_channel.py, `/webhooks/gateway/webhook`) takes Rasa's REST
 `metadata` and `input_channel` reach the tracker, and answers with the replies and the bot's
 reading of the message: one request per customer message, and none to the tracker API. The
 gateway, not Rasa, keeps the customer's connection and decides where replies go.
+
+With several Rasa processes, each conversation goes to the same one (rendezvous hashing on its id), so
+that process's kept tracker (bot/rasa_tracker_store.py) serves it without reading the database again.
+A process that refuses the connection is passed over for `DOWN_SECONDS` and the message goes to the
+next one at once (a refused connection means Rasa never saw it); a process that fails after taking the
+message leaves it pending, to be asked again (pending.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import aiohttp
 import orjson
@@ -20,6 +28,7 @@ from core import fast_json
 
 INPUT_CHANNEL = "widget"
 WEBHOOK_PATH = "/webhooks/gateway/webhook"
+DOWN_SECONDS = 3.0
 
 
 class BotUnavailable(Exception):
@@ -84,17 +93,35 @@ def parse_replies(body: Any) -> List[BotReply]:
     return replies
 
 
-class RasaClient:
-    """Posts to Rasa's REST channel with one shared connection pool."""
+def rasa_urls(value: Union[str, Sequence[str]]) -> List[str]:
+    """Rasa base URLs from a comma-separated setting or a list."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    urls = [item.strip().rstrip("/") for item in items if item and item.strip()]
+    if not urls:
+        raise ValueError("no Rasa URL is configured (rasa.host and rasa.port, or gateway.rasa_urls)")
+    return urls
 
-    def __init__(self, base_url: str, timeout_seconds: float, max_connections: int = 32) -> None:
+
+class RasaClient:
+    """Posts to Rasa's gateway channel, over one shared connection pool, on one or several Rasa processes."""
+
+    def __init__(self, base_urls: Union[str, Sequence[str]], timeout_seconds: float, max_connections: int = 32,
+                 clock=time.monotonic) -> None:
+        self.base_urls = rasa_urls(base_urls)
         # parsed once: aiohttp parses a URL given as text on every request
-        self.webhook_url = URL(base_url.rstrip("/") + WEBHOOK_PATH)
+        self.webhooks = [URL(base + WEBHOOK_PATH) for base in self.base_urls]
         # `total` includes the wait for a free pooled connection; a refused or black-holed
         # Rasa port fails fast on `sock_connect`
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_connect=min(3.0, timeout_seconds))
         self.max_connections = max_connections
+        self.clock = clock
+        self._down_until: Dict[int, float] = {}
         self._session: Optional[aiohttp.ClientSession] = None
+
+    @property
+    def webhook_url(self) -> URL:
+        """The first Rasa's webhook (one Rasa: the only one)."""
+        return self.webhooks[0]
 
     async def start(self) -> None:
         """Opens the connection pool (call from the running event loop)."""
@@ -110,24 +137,46 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
+    def order_for(self, conversation_id: str) -> List[int]:
+        """The Rasa processes for a conversation, its own first (highest rendezvous score); those passed over
+        just now go last."""
+        key = conversation_id.encode("utf-8")
+        ranked = sorted(range(len(self.webhooks)), key=lambda i: -zlib.crc32(key + self.base_urls[i].encode()))
+        now = self.clock()
+        return [i for i in ranked if self._down_until.get(i, 0) <= now] + \
+               [i for i in ranked if self._down_until.get(i, 0) > now]
+
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> BotAnswer:
         """The bot's answer to one customer message; BotUnavailable when Rasa cannot give it."""
         assert self._session is not None, "RasaClient.start() was not called"
         body = {"sender": conversation_id, "message": text, "metadata": metadata, "input_channel": INPUT_CHANNEL}
+        refused: Optional[str] = None
+        for index in self.order_for(conversation_id):
+            try:
+                return await self._post(self.webhooks[index], body)
+            except aiohttp.ClientConnectorError as error:
+                # never reached this Rasa: the next one may take the message at once
+                self._down_until[index] = self.clock() + DOWN_SECONDS
+                refused = f"Rasa at {self.webhooks[index]} refused the connection: {error}"
+        raise BotUnavailable(refused or "no Rasa process is configured")
+
+    async def _post(self, webhook: URL, body: Dict[str, Any]) -> BotAnswer:
+        assert self._session is not None
         try:
-            async with self._session.post(self.webhook_url, json=body) as response:
+            async with self._session.post(webhook, json=body) as response:
                 if response.status == 404:
                     raise BotUnavailable(
-                        f"Rasa has no gateway channel at {self.webhook_url}: start it with credentials.yml, "
+                        f"Rasa has no gateway channel at {webhook}: start it with credentials.yml, "
                         "which lists bot.rasa_channel.GatewayInput"
                     )
                 if response.status != 200:
-                    raise BotUnavailable(f"Rasa answered HTTP {response.status} at {self.webhook_url}")
+                    raise BotUnavailable(f"Rasa answered HTTP {response.status} at {webhook}")
                 return parse_answer(orjson.loads(await response.read()))
         except asyncio.TimeoutError:
             raise BotUnavailable(
-                f"Rasa did not answer in time at {self.webhook_url} (gateway.bot_timeout_seconds="
-                f"{self.timeout.total})"
+                f"Rasa did not answer in time at {webhook} (gateway.bot_timeout_seconds={self.timeout.total})"
             ) from None
+        except aiohttp.ClientConnectorError:
+            raise
         except (aiohttp.ClientError, ValueError) as error:  # orjson's JSONDecodeError is a ValueError
-            raise BotUnavailable(f"Rasa at {self.webhook_url} failed: {error}") from None
+            raise BotUnavailable(f"Rasa at {webhook} failed: {error}") from None

@@ -4,6 +4,13 @@ Every message gets a per-conversation sequence number, so a client that
 reconnects asks for "everything after seq N" and sees nothing twice.
 A customer message's `client_id` is unique within its conversation, so a
 message re-sent after a dropped connection is stored once.
+
+A customer message also carries its handling: `pending` from the moment it is stored until the bot's answer is
+stored (`answered`), it goes to the conversation's agent (`to_agent`) or a ticket is opened for it
+(`handed_over`; `handing_over` while the bot's request for a person waits for its ticket). A pending message
+has a lease (`handling_until`) that whoever handles it renews; a message whose lease ran out (its gateway died,
+or the bot could not answer it yet) is claimed by the next gateway that looks (`claim_unhandled`), so a stored
+message is always handled, and answered once: the bot's answer is stored only while the message is pending.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from uuid import uuid4
 
@@ -22,6 +29,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -30,6 +38,8 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +47,9 @@ from sqlalchemy.exc import IntegrityError
 from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
+# a customer message's handling: the first two are unfinished, the others final
+PENDING, HANDING_OVER, ANSWERED, TO_AGENT, HANDED_OVER = "pending", "handing_over", "answered", "to_agent", "handed_over"
+UNHANDLED = (PENDING, HANDING_OVER)
 # conversations whose last seq is kept in memory (a few dozen bytes each)
 SEQ_CACHE_SIZE = 10000
 T = TypeVar("T")
@@ -68,14 +81,32 @@ messages = Table(
     # the bot's reading of a customer message (core/reading.py), stored when its reply arrives
     Column("reading", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # a customer message's handling (above), the end of its holder's lease, how often it was claimed again,
+    # and the decision to hand it over while that waits for its ticket
+    Column("handling", String(16)),
+    Column("handling_until", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("handoff", JSON),
     UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
+    Index("ix_messages_unhandled", "handling_until",
+          sqlite_where=text("handling IN ('pending', 'handing_over')"),
+          postgresql_where=text("handling IN ('pending', 'handing_over')")),
 )
 
 # the statements of every turn, built once
 _INSERT_MESSAGE = messages.insert()
-_SET_READING = messages.update().where(messages.c.id == bindparam("answered_id")).values(
-    reading=bindparam("reading", type_=JSON)
+# the bot's answer is stored only while its message is unfinished: a second answer finds it finished
+_FINISH_WITH_READING = (
+    messages.update()
+    .where(messages.c.id == bindparam("answered_id"), messages.c.handling == PENDING)
+    .values(reading=bindparam("reading", type_=JSON), handling=bindparam("handling"),
+            handoff=bindparam("handoff", type_=JSON), handling_until=bindparam("until"))
+)
+_SET_HANDLING = (
+    messages.update()
+    .where(messages.c.id == bindparam("message_id"), messages.c.handling.in_(UNHANDLED))
+    .values(handling=bindparam("handling"), handling_until=bindparam("until"))
 )
 
 
@@ -97,6 +128,10 @@ class Message:
     payload: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict)
     reading: Optional[Dict[str, Any]] = None
+    handling: Optional[str] = None
+    handling_until: Optional[datetime] = None
+    attempts: int = 0
+    handoff: Optional[Dict[str, Any]] = None
 
     def to_frame(self) -> Dict[str, Any]:
         """The `message` frame of the chat protocol (docs/chat-protocol.md)."""
@@ -135,20 +170,31 @@ def _row_to_message(row: Any) -> Message:
         seq=row.seq,
         sender=row.sender,
         text=row.text,
-        created_at=row.created_at,
+        created_at=_aware(row.created_at),
         client_id=row.client_id,
         payload=row.payload,
         extra=row.extra or {},
         reading=row.reading,
+        handling=row.handling,
+        handling_until=_aware(row.handling_until),
+        attempts=row.attempts or 0,
+        handoff=row.handoff,
     )
+
+
+def _aware(moment: Optional[datetime]) -> Optional[datetime]:
+    # SQLite gives times back without their zone; they are stored in UTC
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 class ConversationStore:
     """Blocking SQL access to conversations and messages; the gateway calls it from a worker thread."""
 
-    def __init__(self, engine: Engine) -> None:
-        """`engine`'s database must be migrated already (core.db.upgrade_schema, once per process)."""
+    def __init__(self, engine: Engine, lease_seconds: float = 6.0) -> None:
+        """`engine`'s database must be migrated already (core.db.upgrade_schema, once per process).
+        `lease_seconds`: how long a pending message stays with whoever holds it without a renewal."""
         self.engine = engine
+        self.lease = timedelta(seconds=lease_seconds)
         # each recent conversation's last stored seq, so a message is numbered without reading the
         # maximum first. Another writer (a second gateway) may have numbered meanwhile: then the unique
         # seq refuses the insert, the entry is dropped and the retry reads the maximum
@@ -260,14 +306,23 @@ class ConversationStore:
         answered_id: Optional[str],
         reading: Optional[Dict[str, Any]],
         replies: List[Tuple[str, Dict[str, Any]]],
-    ) -> List[Message]:
-        """In one transaction: the bot's reading onto the customer message it answers, and its replies
-        (text, extra) with the next seqs."""
+        handoff: Optional[Dict[str, Any]] = None,
+    ) -> Optional[List[Message]]:
+        """In one transaction: the customer message the bot answers finished with the bot's reading (answered;
+        or handing_over, keeping `handoff`, when the bot asks for a person), and the replies (text, extra) with
+        the next seqs. None, and nothing stored, when that message is finished already: it was answered by
+        another gateway that took it over, so this answer would be the second."""
         for _attempt in range(5):
             try:
                 with write_transaction(self.engine) as connection:
-                    if answered_id and reading is not None:
-                        connection.execute(_SET_READING, {"answered_id": answered_id, "reading": reading})
+                    if answered_id:
+                        finished = connection.execute(_FINISH_WITH_READING, {
+                            "answered_id": answered_id, "reading": reading, "handoff": handoff,
+                            "handling": HANDING_OVER if handoff else ANSWERED,
+                            "until": _now() + self.lease if handoff else None,
+                        }).rowcount
+                        if not finished:
+                            return None
                     stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
                 if stored:
                     self._remember_seq(conversation_id, stored[-1].seq)
@@ -275,6 +330,59 @@ class ConversationStore:
             except IntegrityError:
                 self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
+
+    def finish(self, message_id: str, handling: str) -> bool:
+        """Marks an unfinished customer message answered, to_agent or handed_over; False if it was finished."""
+        with write_transaction(self.engine) as connection:
+            return bool(connection.execute(
+                _SET_HANDLING, {"message_id": message_id, "handling": handling, "until": None}
+            ).rowcount)
+
+    def renew(self, message_ids: List[str]) -> None:
+        """Extends the leases of unfinished messages this gateway is handling."""
+        if not message_ids:
+            return
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(messages)
+                .where(messages.c.id.in_(message_ids), messages.c.handling.in_(UNHANDLED))
+                .values(handling_until=_now() + self.lease)
+            )
+
+    def release(self, message_id: str, retry_in_seconds: float) -> None:
+        """Leaves an unfinished message for whoever looks after `retry_in_seconds` (the bot could not answer)."""
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(messages)
+                .where(messages.c.id == message_id, messages.c.handling.in_(UNHANDLED))
+                .values(handling_until=_now() + timedelta(seconds=retry_in_seconds))
+            )
+
+    def claim_unhandled(self, limit: int = 50) -> List[Message]:
+        """Unfinished customer messages whose lease ran out, oldest first, each now leased to the caller (with
+        one more attempt counted); a message another gateway claimed first is left out."""
+        now = _now()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(messages)
+                .where(messages.c.handling.in_(UNHANDLED), messages.c.handling_until < now)
+                .order_by(messages.c.created_at, messages.c.seq)
+                .limit(limit)
+            ).all()
+        claimed = []
+        for row in rows:
+            with write_transaction(self.engine) as connection:
+                taken = connection.execute(
+                    update(messages)
+                    .where(messages.c.id == row.id, messages.c.handling.in_(UNHANDLED),
+                           messages.c.handling_until < now)
+                    .values(handling_until=_now() + self.lease, attempts=messages.c.attempts + 1)
+                ).rowcount
+            if taken:
+                message = _row_to_message(row)
+                message.attempts += 1
+                claimed.append(message)
+        return claimed
 
     def _insert(
         self,
@@ -297,10 +405,13 @@ class ConversationStore:
         for offset, (sender, text, extra) in enumerate(items, start=1):
             if sender not in SENDERS:
                 raise ValueError(f"unknown sender {sender!r}; expected one of {SENDERS}")
+            customer = sender == "customer"
             rows.append(dict(
                 id=uuid4().hex, conversation_id=conversation_id, seq=last + offset, sender=sender,
                 client_id=client_id, text=text, payload=payload,
                 extra=json.loads(json.dumps(extra or {}, ensure_ascii=False)), created_at=now,
+                handling=PENDING if customer else None, handling_until=now + self.lease if customer else None,
+                attempts=0, handoff=None,
             ))
         connection.execute(_INSERT_MESSAGE, rows)
         return [Message(**row) for row in rows]

@@ -99,3 +99,22 @@ def test_the_gateway_channel_refuses_a_body_without_sender_or_message(stack):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 400 and "sender" in json.loads(refused.value.read())["error"]
+
+
+@pytest.mark.slow
+def test_a_restarted_rasa_continues_the_conversation_with_its_slots(stack, rest_url):
+    say(rest_url, "e2e-restart", "qwerty asdf zxcv")
+    tracker_url = f"{stack.rasa_url}/conversations/e2e-restart/tracker"
+    with urllib.request.urlopen(tracker_url, timeout=30) as response:
+        before = json.loads(response.read().decode("utf-8"))
+    assert before["slots"]["failure_count"] == 1.0
+    stack.stop("Rasa server")
+    stack.start("Rasa server")
+    with urllib.request.urlopen(tracker_url, timeout=30) as response:
+        after = json.loads(response.read().decode("utf-8"))
+    assert after["slots"]["failure_count"] == 1.0
+    assert [e["event"] for e in after["events"]] == [e["event"] for e in before["events"]]
+    # and the conversation goes on from there: a second failure counts as the second
+    say(rest_url, "e2e-restart", "zxcv qwerty")
+    with urllib.request.urlopen(tracker_url, timeout=30) as response:
+        assert json.loads(response.read().decode("utf-8"))["slots"]["failure_count"] == 2.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.conftest import bot_text, open_conversation, receive_until
 
 
 def is_notice(code):
@@ -74,7 +74,32 @@ async def test_a_client_that_reconnects_while_the_bot_is_down_is_told_again(make
     assert await receive_until(again, is_notice("bot_unavailable"))
 
 
-async def test_health_reports_whether_rasa_is_up(make_client, gateway_config, client):
-    assert await (await client.get("/health")).json() == {"gateway": "ok", "rasa": "up"}
+async def test_health_reports_whether_rasa_is_up(make_client, gateway_config, client, stand_in_rasa):
+    assert await (await client.get("/health")).json() == {
+        "gateway": "ok", "rasa": "up", "rasa_processes": {stand_in_rasa.url: "up"}}
     down = await make_client(gateway_config, rasa_url="http://127.0.0.1:9")
-    assert await (await down.get("/health")).json() == {"gateway": "ok", "rasa": "down"}
+    assert await (await down.get("/health")).json() == {
+        "gateway": "ok", "rasa": "down", "rasa_processes": {"http://127.0.0.1:9": "down"}}
+    # with two Rasa processes, one down: the bot is up, and the health says which one is down
+    both = await make_client(gateway_config, rasa_url=f"{stand_in_rasa.url},http://127.0.0.1:9")
+    assert await (await both.get("/health")).json() == {
+        "gateway": "ok", "rasa": "up",
+        "rasa_processes": {stand_in_rasa.url: "up", "http://127.0.0.1:9": "down"}}
+
+
+async def test_a_conversation_keeps_to_one_rasa_and_moves_when_it_refuses(make_client, gateway_config,
+                                                                          stand_in_rasa):
+    from bot.gateway.keys import RASA
+
+    client = await make_client(gateway_config, rasa_url=f"{stand_in_rasa.url},http://127.0.0.1:9")
+    rasa = client.server.app[RASA]
+    # conversations spread over both processes, each always to the same one
+    owners = {f"c{n}": rasa.order_for(f"c{n}")[0] for n in range(40)}
+    assert set(owners.values()) == {0, 1}
+    assert all(rasa.order_for(c)[0] == owner for c, owner in owners.items())
+    # a conversation whose own Rasa refuses is answered by the other at once, with no notice to the customer
+    ws, welcome = await open_conversation(client)
+    await ws.send_json({"type": "message", "client_id": "m1", "text": "运费多少"})
+    frames = await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "bot", timeout=5)
+    assert bot_text(frames) == ["收到：运费多少"]
+    assert not any(f["type"] == "notice" for f in frames)

@@ -90,12 +90,12 @@ async def test_an_unknown_sender_is_refused(hub):
 def test_the_rate_limiter_allows_a_burst_then_refills_at_its_rate():
     now = [0.0]
     limiter = RateLimiter(burst=3, per_minute=6, clock=lambda: now[0])
-    assert [limiter.check("a")[0] for _ in range(4)] == [True, True, True, False]
-    assert limiter.check("a") == (False, 10)
-    assert limiter.check("b")[0] is True
+    assert [limiter.take("a")[0] for _ in range(4)] == [True, True, True, False]
+    assert limiter.take("a") == (False, 10)
+    assert limiter.take("b")[0] is True
     now[0] = 10.0
-    assert limiter.check("a") == (True, 0)
-    assert limiter.check("a")[0] is False
+    assert limiter.take("a") == (True, 0)
+    assert limiter.take("a")[0] is False
     now[0] = 10_000.0
     limiter.forget_idle(idle_seconds=60)
     assert limiter._buckets == {}

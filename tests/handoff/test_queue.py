@@ -9,13 +9,14 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.gateway.store import ConversationStore
 from core.db import create_database_engine
 from handoff.accounts import AgentDirectory
 from handoff.queue import TicketError, TicketQueue
-from handoff.schema import agents
+from handoff.schema import agents, tickets
 
 
 def conversation(engine, **metadata) -> str:
@@ -90,6 +91,48 @@ def test_twenty_agents_taking_from_two_hundred_tickets_take_each_exactly_once(da
     stored = {t.id: t.agent_id for a in agent_ids for t in queue.assigned_to(a)}
     assert stored == dict(taken)
     assert len({a for _, a in taken}) > 1, "the work should spread over several agents"
+
+
+def test_gateways_opening_a_ticket_for_one_conversation_at_once_get_one_ticket(database_url):
+    setup = create_database_engine(database_url)
+    chats = [conversation(setup) for _ in range(10)]
+    start = threading.Barrier(8)
+    opened: list = []
+    failures: list = []
+    lock = threading.Lock()
+
+    def gateway() -> None:
+        engine = create_database_engine(database_url)  # a pool of its own, like another gateway process
+        queue = TicketQueue(engine)
+        start.wait()
+        try:
+            for chat in chats:
+                ticket, created = queue.open(chat, reason="request_human", detail="", priority=10)
+                with lock:
+                    opened.append((chat, ticket.id, created))
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=gateway) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    for chat in chats:
+        answers = [(ticket_id, created) for c, ticket_id, created in opened if c == chat]
+        assert len(answers) == 8 and len({ticket_id for ticket_id, _ in answers}) == 1
+        assert sum(created for _, created in answers) == 1
+    # and the database itself refuses a second open live ticket for a conversation
+    chat = chats[0]
+    with pytest.raises(IntegrityError), setup.begin() as connection:
+        connection.execute(insert(tickets).values(
+            conversation_id=chat, kind="live", reason="complaint", reason_detail="", priority=20, status="waiting",
+            transcript=[], created_at=datetime.now(timezone.utc),
+        ))
+    setup.dispose()
 
 
 def test_a_ticket_whose_agent_disappeared_returns_to_the_queue_with_its_history(engine):
