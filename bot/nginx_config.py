@@ -77,7 +77,10 @@ http {{
       # chat sockets and long polls stay open; the gateway's heartbeat keeps them alive
       proxy_read_timeout 1h;
       proxy_send_timeout 1h;
+      # unbuffered both ways: nginx passes each write on at once, with TCP_NODELAY (buffered, a request's
+      # header and body went upstream as two writes that waited for a delayed ACK: 40 ms a request)
       proxy_buffering off;
+      proxy_request_buffering off;
       proxy_next_upstream error timeout http_502 http_503;
     }}
   }}
@@ -90,6 +93,8 @@ http {{
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_read_timeout 60s;
+      proxy_buffering off;
+      proxy_request_buffering off;
       # a refused connection means the action never ran: the next action server runs it
       proxy_next_upstream error;
     }}

@@ -5,9 +5,11 @@ handled kept in memory, so a turn neither replays the conversation from JSON nor
 Rasa's own `SQLTrackerStore` reads every event of the session back and rebuilds the tracker from JSON on
 each message, counts the stored events again before each save, and writes through the ORM. Here:
 - a tracker this process saved is handed out again as the same object, after one indexed check that no
-  other process has stored events for the conversation since (`SELECT count(*)`): any difference, or a
+  other process has stored events for the conversation since (the newest event's id): any difference, or a
   tracker changed in memory without being saved (a turn that failed half way), reads the database again;
-- a save appends only the events this process has not stored yet, in one INSERT, without counting first.
+- a save appends only the events this process has not stored yet, in one INSERT, without counting first;
+- on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
+  one waits for PostgreSQL.
 The table is Rasa's own (`events`), so Rasa's tools (`rasa export`, the tracker API) read it as usual.
 
 Configured in the endpoints file `bot/run.py` writes:
@@ -16,12 +18,15 @@ Configured in the endpoints file `bot/run.py` writes:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
+import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -37,12 +42,12 @@ DEFAULT_CACHE_SIZE = 5000
 
 @dataclass
 class _Kept:
-    """A tracker this process stored: how many of its events are stored, and how many rows the conversation
-    had in the database after that."""
+    """A tracker this process stored or read: how many of its events are stored, and the id of the newest
+    stored event of the conversation then."""
 
     tracker: DialogueStateTracker
     stored_events: int
-    rows: int
+    last_id: int
 
 
 def event_row(sender_id: str, event: Any) -> Dict[str, Any]:
@@ -94,51 +99,75 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         except sa.exc.DBAPIError:
             logger.info("the events index was made by another Rasa process")
         self._insert = table.insert()
-        self._count = sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sa.bindparam("s"))
+        self._newest = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sa.bindparam("s"))
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._kept_lock = threading.Lock()
         self.cache_size = int(cache_size)
+        # a database server's round trips run in threads, so Rasa's event loop goes on with other conversations
+        # meanwhile; a SQLite file answers faster than a thread would start
+        self._threads = None if self.engine.dialect.name == "sqlite" else ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="tracker-store")
 
-    def _rows(self, connection: Any, sender_id: str) -> int:
-        return int(connection.execute(self._count, {"s": sender_id}).scalar() or 0)
+    async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        if self._threads is None:
+            return function(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+
+    def _newest_id(self, connection: Any, sender_id: str) -> int:
+        return int(connection.execute(self._newest, {"s": sender_id}).scalar() or 0)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's latest session: the kept tracker when nothing changed it elsewhere."""
+        return await self._run(self._retrieve_now, sender_id)
+
+    def _retrieve_now(self, sender_id: str) -> Optional[DialogueStateTracker]:
         kept = self._kept.get(sender_id)
         if kept is not None and len(kept.tracker.events) == kept.stored_events:
             with self.engine.connect() as connection:
-                if self._rows(connection, sender_id) == kept.rows:
-                    self._kept.move_to_end(sender_id)
+                if self._newest_id(connection, sender_id) == kept.last_id:
+                    with self._kept_lock:
+                        self._kept.move_to_end(sender_id)
                     return kept.tracker
         # not kept, changed by another process, or changed here without a save: the database decides
-        tracker = await super().retrieve(sender_id)
-        if tracker is not None:
-            with self.engine.connect() as connection:
-                rows = self._rows(connection, sender_id)
-            self._keep(sender_id, tracker, len(tracker.events), rows)
-        else:
-            self._kept.pop(sender_id, None)
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            events = [json.loads(row.data) for row in rows]
+        if not events or not self.domain:
+            with self._kept_lock:
+                self._kept.pop(sender_id, None)
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        # the newest row of the conversation is the newest of its latest session, read in the same query
+        self._keep(sender_id, tracker, len(tracker.events), rows[-1].id)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stores the events of `tracker` that are not stored yet."""
         await self.stream_events(tracker)
+        await self._run(self._save_now, tracker)
+
+    def _save_now(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
         kept = self._kept.get(sender_id)
         with self.engine.begin() as connection:
             if kept is not None and kept.tracker is tracker:
-                stored, rows = kept.stored_events, kept.rows
+                stored = kept.stored_events
             else:
                 # a tracker this process did not hand out (a new conversation, the HTTP API): count as Rasa does
                 with self.session_scope() as session:
                     stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
-                rows = self._rows(connection, sender_id)
             events = list(itertools.islice(tracker.events, stored, None))
             if events:
                 connection.execute(self._insert, [event_row(sender_id, event) for event in events])
-        self._keep(sender_id, tracker, len(tracker.events), rows + len(events))
+                last_id = self._newest_id(connection, sender_id)
+            else:
+                last_id = kept.last_id if kept is not None and kept.tracker is tracker else \
+                    self._newest_id(connection, sender_id)
+        self._keep(sender_id, tracker, len(tracker.events), last_id)
 
-    def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, rows: int) -> None:
-        self._kept[sender_id] = _Kept(tracker, stored_events, rows)
-        self._kept.move_to_end(sender_id)
-        while len(self._kept) > self.cache_size:
-            self._kept.popitem(last=False)
+    def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, last_id: int) -> None:
+        with self._kept_lock:
+            self._kept[sender_id] = _Kept(tracker, stored_events, last_id)
+            self._kept.move_to_end(sender_id)
+            while len(self._kept) > self.cache_size:
+                self._kept.popitem(last=False)

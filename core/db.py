@@ -71,7 +71,7 @@ def create_database_engine(url: str) -> Engine:
         # makes SQLAlchemy consult its event dispatch on every statement (a third of a turn's SQL time)
         engine.dialect.do_begin = _sqlite_do_begin
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+    return create_engine(url, pool_pre_ping=False, pool_size=10, max_overflow=20, future=True)
 
 
 _begin_immediately = threading.local()

@@ -14,10 +14,11 @@ are delivered again (`catch_up`; clients drop ids they have).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+import orjson
 
 from bot.gateway.fan_out import LocalFanOut, Subscriber
 
@@ -35,11 +36,16 @@ class RedisFanOut:
     def __init__(self, redis: Any, catch_up: Optional[CatchUp] = None) -> None:
         self.redis = redis
         self.catch_up = catch_up
-        self.origin = uuid.uuid4().hex
+        # every published frame starts with its gateway's origin, so a gateway drops its own frames, which
+        # Redis sends back to it, without reading them
+        self.origin = uuid.uuid4().hex.encode("ascii")
         self.local = LocalFanOut()
-        self._outgoing: List[Tuple[str, str]] = []
+        self._outgoing: List[Tuple[str, bytes]] = []
         self._wake_writer = asyncio.Event()
         self._pubsub: Any = None
+        # the channels the current pub/sub connection is subscribed to, and the task bringing them up to date
+        self._subscribed: set = set()
+        self._follower: Optional[asyncio.Future] = None
         # the seq of the newest message frame delivered here, per conversation (what a catch-up starts after)
         self._last_seq: Dict[str, int] = {}
         # conversations long-poll clients wait on here, with how many wait
@@ -61,18 +67,20 @@ class RedisFanOut:
     # -- FanOut ------------------------------------------------------------------------------------
     def publish(self, conversation_id: str, frame: Dict[str, Any]) -> None:
         self._deliver(conversation_id, frame)
-        self._outgoing.append((CHANNEL_PREFIX + conversation_id, json.dumps(
-            {"origin": self.origin, "frame": frame}, ensure_ascii=False)))
+        self._outgoing.append((CHANNEL_PREFIX + conversation_id, self.origin + orjson.dumps(frame)))
         self._wake_writer.set()
 
     def subscribe(self, conversation_id: str, subscriber: Subscriber) -> None:
-        # the listener subscribes to the conversation's channel within 50 ms
+        first = not self.local.has_subscribers(conversation_id)
         self.local.subscribe(conversation_id, subscriber)
+        if first:
+            self._following_changed()
 
     def unsubscribe(self, conversation_id: str, subscriber: Subscriber) -> None:
         self.local.unsubscribe(conversation_id, subscriber)
         if not self.local.has_subscribers(conversation_id):
             self._last_seq.pop(conversation_id, None)
+            self._following_changed()
 
     def has_subscribers(self, conversation_id: str) -> bool:
         return self.local.has_subscribers(conversation_id)
@@ -80,12 +88,15 @@ class RedisFanOut:
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         # long-poll clients wait here even when nobody has a socket here: follow the channel meanwhile
         self._polling[conversation_id] = self._polling.get(conversation_id, 0) + 1
+        self._following_changed()
         try:
             await self.local.wait_for_change(conversation_id, timeout)
         finally:
             left = self._polling.pop(conversation_id) - 1
             if left:
                 self._polling[conversation_id] = left
+            else:
+                self._following_changed()
 
     # -- inside --------------------------------------------------------------------------------------
     def _deliver(self, conversation_id: str, frame: Dict[str, Any]) -> None:
@@ -105,10 +116,13 @@ class RedisFanOut:
             if not batch:
                 continue
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for channel, data in batch:
-                        pipe.publish(channel, data)
-                    await pipe.execute()
+                if len(batch) == 1:
+                    await self.redis.publish(*batch[0])
+                else:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - Redis restarting: the listener catches up once it is back
@@ -122,48 +136,61 @@ class RedisFanOut:
                 raise
             except Exception:  # noqa: BLE001 - reconnect below
                 logger.warning("lost Redis pub/sub; reconnecting in %.0f s", RECONNECT_SECONDS)
-            if self._pubsub is not None:
+            pubsub, self._pubsub, self._subscribed = self._pubsub, None, set()
+            if pubsub is not None:
                 try:
-                    await self._pubsub.close()
+                    await pubsub.close()
                 except Exception:  # noqa: BLE001 - a dead connection may fail to close
                     pass
-                self._pubsub = None
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _listen(self) -> None:
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        subscribed: set = set()
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         # a keep-alive channel, so the connection exists (and a lost one is noticed) with nothing else followed
-        await self._pubsub.subscribe(CHANNEL_PREFIX + "-")
-        reconnected = bool(self._last_seq)
-        if reconnected:
+        await pubsub.subscribe(CHANNEL_PREFIX + "-")
+        self._pubsub = pubsub
+        await self._follow()
+        if self._last_seq:
+            # back after an outage: what the followed conversations may have missed meanwhile
             asyncio.create_task(self._catch_up_all())
-        while True:
+        async for message in pubsub.listen():
+            self._received(message)
+
+    def _following_changed(self) -> None:
+        # before the listener runs (the app being built) there is nothing to update: it subscribes at start
+        if self._pubsub is None:
+            return
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.ensure_future(self._follow())
+
+    async def _follow(self) -> None:
+        """Subscribes to the channels of the conversations followed here and leaves the others (only sends
+        the commands: their confirmations arrive through the listener, which skips them)."""
+        while self._pubsub is not None:
             wanted = self._wanted_channels()
-            added, removed = wanted - subscribed, subscribed - wanted
-            if added:
-                await self._pubsub.subscribe(*added)
-            if removed:
-                await self._pubsub.unsubscribe(*removed)
-            subscribed = wanted
-            # waits for a frame at most this long, so a newly followed conversation is subscribed soon after
-            message = await self._pubsub.get_message(timeout=0.05)
-            while message is not None:
-                self._received(message)
-                message = await self._pubsub.get_message(timeout=0)
+            added, removed = wanted - self._subscribed, self._subscribed - wanted
+            if not added and not removed:
+                return
+            try:
+                if added:
+                    await self._pubsub.subscribe(*added)
+                if removed:
+                    await self._pubsub.unsubscribe(*removed)
+            except Exception:  # noqa: BLE001 - the listener notices the lost connection and starts again
+                return
+            self._subscribed = (self._subscribed | added) - removed
 
     def _received(self, message: Dict[str, Any]) -> None:
-        if message.get("type") != "message":
+        data = message.get("data")
+        if message.get("type") != "message" or not isinstance(data, bytes) or data.startswith(self.origin):
             return
         try:
-            body = json.loads(message["data"])
-        except (TypeError, ValueError):
-            return
-        if body.get("origin") == self.origin:
+            frame = orjson.loads(data[len(self.origin):])
+        except ValueError:
             return
         channel = message["channel"]
         channel = channel.decode("utf-8") if isinstance(channel, bytes) else channel
-        self._deliver(channel[len(CHANNEL_PREFIX):], body["frame"])
+        self._deliver(channel[len(CHANNEL_PREFIX):], frame)
 
     async def _catch_up_all(self) -> None:
         """After Redis came back: the stored messages each followed conversation may have missed."""
