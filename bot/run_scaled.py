@@ -39,7 +39,7 @@ class ScaledPorts:
     actions_upstream: int
 
     @classmethod
-    def from_settings(cls, scaled: Mapping[str, Any]) -> "ScaledPorts":
+    def from_settings(cls, scaled: Mapping[str, Any]) -> ScaledPorts:
         first = int(scaled["internal_ports_from"])
         counts = {name: int(scaled[name]) for name in ("gateways", "rasa_processes", "action_servers")}
         for name, count in counts.items():

@@ -87,3 +87,73 @@ def running_stack(
     finally:
         for service in reversed(services):
             service.stop()
+
+
+@dataclass
+class ScaledStack:
+    """The scaled setup's processes (bot/run_scaled.py) on free loopback ports: by name ("action server 1",
+    "Rasa 2", "gateway 1", "nginx"), with the URLs a test or benchmark needs."""
+
+    services: Dict[str, Service]
+    env: Dict[str, str]
+    public_url: str
+    gateway_urls: List[str]
+    rasa_urls: List[str]
+    database_url: str
+    redis_url: str
+
+    logs: Path = Path(".")
+
+    def kill(self, name: str) -> None:
+        """kill -9 of one process (and its children)."""
+        self.services[name].kill()
+
+    def start(self, name: str) -> None:
+        """Starts a stopped process again and waits until it answers."""
+        service = self.services[name]
+        if service.process is None or service.process.poll() is not None:
+            service.start(self.env, self.logs / f"{name.replace(' ', '-')}.log")
+        problem = wait_until_ready([service], STARTUP_SECONDS)
+        if problem:
+            raise RuntimeError(problem)
+
+
+@contextmanager
+def running_scaled_stack(
+    model: Path, work: Path, database_url: str, redis_url: str, extra_env: Optional[Mapping[str, str]] = None,
+    gateways: int = 2, rasa_processes: int = 2, action_servers: int = 2,
+) -> Iterator[ScaledStack]:
+    """Starts the scaled setup with `model` on `database_url` (migrated here first) and `redis_url`, every
+    process's output in `<work>/<name>.log`; yields once all answer, stops them afterwards."""
+    from bot.run_scaled import ScaledPorts, build_scaled_services, migrate
+
+    ports = ScaledPorts(
+        public=free_port(), gateways=[free_port() for _ in range(gateways)],
+        rasa=[free_port() for _ in range(rasa_processes)], action_servers=[free_port() for _ in range(action_servers)],
+        actions_upstream=free_port(),
+    )
+    env = {
+        **rasa_env(),
+        "SHOP_SCALED_DATABASE_URL": database_url,
+        "SHOP_SCALED_REDIS_URL": redis_url,
+        "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
+        **(extra_env or {}),
+    }
+    migrate(database_url)
+    services = build_scaled_services(work, load_settings(environ=env), ports, model=model)
+    for service in services:
+        service.start(env, work / f"{service.name.replace(' ', '-')}.log")
+    try:
+        problem = wait_until_ready(services, STARTUP_SECONDS)
+        if problem:
+            raise RuntimeError(problem)
+        yield ScaledStack(
+            {service.name: service for service in services}, env,
+            public_url=f"http://127.0.0.1:{ports.public}",
+            gateway_urls=[f"http://127.0.0.1:{port}" for port in ports.gateways],
+            rasa_urls=[f"http://127.0.0.1:{port}" for port in ports.rasa],
+            database_url=database_url, redis_url=redis_url, logs=work,
+        )
+    finally:
+        for service in reversed(services):
+            service.stop()

@@ -36,7 +36,8 @@ def postgres_schema() -> Iterator[str]:
     if not base:
         pytest.skip("TEST_POSTGRES_URL is not set (make test sets it to the local PostgreSQL)")
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, future=True)
+    # pinged before use: a fault test may have restarted PostgreSQL meanwhile
+    admin = create_engine(base, future=True, pool_pre_ping=True)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     separator = "&" if "?" in base else "?"

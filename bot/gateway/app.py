@@ -102,7 +102,7 @@ async def health(request: web.Request) -> web.Response:
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         states = await asyncio.gather(*(state(session, url) for url in urls))
-    processes = dict(zip(urls, states))
+    processes = dict(zip(urls, states, strict=False))
     rasa = "up" if "up" in states else "down"
     return web.json_response({"gateway": "ok", "rasa": rasa, "rasa_processes": processes}, dumps=json.dumps)
 

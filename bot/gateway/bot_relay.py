@@ -15,6 +15,8 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Dict, List, Optional, Set
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.gateway.hub import ConversationHub
 from bot.gateway.rasa_client import BotReply, BotUnavailable, RasaClient
 from bot.gateway.store import HANDED_OVER, Message
@@ -124,8 +126,16 @@ class BotRelay:
         handoff = next((_escalation(reply.handoff) for reply in replies if reply.handoff and self.handoff), None)
         # the reading is stored with the customer's message before anything can escalate, so the agent's
         # transcript is the stored history; a request for a person is kept with it until its ticket is open
-        stored = await self.hub.post_bot_turn(conversation_id, message, reading, shown,
-                                              handoff.to_json() if handoff else None)
+        try:
+            stored = await self.hub.post_bot_turn(conversation_id, message, reading, shown,
+                                                  handoff.to_json() if handoff else None)
+        except SQLAlchemyError as error:
+            # the answer could not be stored (the database is restarting): the message stays pending and is
+            # asked again once its lease runs out; the customer hears why it takes longer
+            logger.warning("conversation %s: the bot's answer could not be stored (%s)", conversation_id,
+                           type(error).__name__)
+            self.hub.set_notice(conversation_id, self.unavailable)
+            return
         if stored is None:
             logger.info("conversation %s: message %s was answered already; this answer is dropped",
                         conversation_id, message.id)
@@ -152,7 +162,8 @@ class BotRelay:
         if waited >= self.give_up_seconds and self.handoff:
             # the bot has been down for as long as a customer should wait: a person takes the message
             await self.hub.post(conversation_id, "bot", GIVE_UP_TEXT)
-            await self.handoff.escalate(conversation_id, self.handoff.rules.escalate("bot_unavailable", "智能客服暂时无法回复"))
+            decision = self.handoff.rules.escalate("bot_unavailable", "智能客服暂时无法回复")
+            await self.handoff.escalate(conversation_id, decision)
             await self.hub.finish(message, HANDED_OVER)
             return
         # tried again later, by this gateway or another (pending.py)

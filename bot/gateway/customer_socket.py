@@ -6,7 +6,8 @@ import asyncio
 import logging
 from typing import Any, Dict, Optional
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.gateway.keys import CONFIG, HUB, SERVICE
 from bot.gateway.origins import origin_allowed
@@ -90,6 +91,12 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                     raise ProtocolError("unknown_type")
             except ProtocolError as error:
                 outbox.put_nowait(error.to_frame())
+            except SQLAlchemyError as error:
+                # the database is restarting: nothing unacknowledged was kept, so the client reconnects and
+                # sends it again (the widget does), by then to a database that answers
+                logger.warning("closing a customer socket: the database failed (%s)", type(error).__name__)
+                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"temporarily unavailable")
+                break
     finally:
         if session_id:
             hub.unsubscribe(session_id, outbox)

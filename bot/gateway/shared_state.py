@@ -23,7 +23,7 @@ class SharedState:
         self.live_states = RedisLiveStates(client)
 
     @classmethod
-    def connect(cls, url: str) -> "SharedState":
+    def connect(cls, url: str) -> SharedState:
         """A client for `url` (redis://host:port/db); it connects on first use and again after a restart."""
         return cls(redis_asyncio.from_url(url, socket_timeout=5, socket_connect_timeout=2,
                                           health_check_interval=10))

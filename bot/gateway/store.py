@@ -38,9 +38,9 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    text,
     update,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -48,7 +48,8 @@ from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 # a customer message's handling: the first two are unfinished, the others final
-PENDING, HANDING_OVER, ANSWERED, TO_AGENT, HANDED_OVER = "pending", "handing_over", "answered", "to_agent", "handed_over"
+PENDING, HANDING_OVER = "pending", "handing_over"
+ANSWERED, TO_AGENT, HANDED_OVER = "answered", "to_agent", "handed_over"
 UNHANDLED = (PENDING, HANDING_OVER)
 # conversations whose last seq is kept in memory (a few dozen bytes each)
 SEQ_CACHE_SIZE = 10000
@@ -90,8 +91,8 @@ messages = Table(
     UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
     Index("ix_messages_unhandled", "handling_until",
-          sqlite_where=text("handling IN ('pending', 'handing_over')"),
-          postgresql_where=text("handling IN ('pending', 'handing_over')")),
+          sqlite_where=sql_text("handling IN ('pending', 'handing_over')"),
+          postgresql_where=sql_text("handling IN ('pending', 'handing_over')")),
 )
 
 # the statements of every turn, built once

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import csv
 import io
+import threading
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy
