@@ -90,6 +90,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 async def _customer_over_socket(
     http: aiohttp.ClientSession, url: str, texts: Sequence[str], stop_at: float, result: OpenLoopResult,
+    acked: Optional[List[str]] = None,
 ) -> None:
     """One customer: hello, then a message every ~5 s until `stop_at`; a turn ends with the bot's first
     message that answers it (`reply_to`, the id the ack gave the customer's message), or with what the
@@ -123,6 +124,8 @@ async def _customer_over_socket(
                     break
                 if frame["type"] == "ack":
                     waiting[frame["id"]] = sent[frame["client_id"]]
+                    if acked is not None:
+                        acked.append(frame["id"])
                 elif frame["type"] == "message" and frame["sender"] == "bot" and waiting:
                     # the bot's reply names its question; what it says about people (a handoff, a left
                     # message) answers the oldest question waiting

@@ -11,6 +11,7 @@ from bench import (
     masking_speed,
     open_loop,
     real_messages,
+    scaled_load,
     search_quality,
     server_speed,
     shop_nlu,
@@ -31,6 +32,7 @@ def main() -> None:
     server_speed.main()
     gateway_speed.main()
     open_loop.main([])
+    scaled_load.main([])
     sql_per_turn.main()
     handoff_speed.main()
     masking_speed.main()

@@ -65,6 +65,13 @@ http {{
   # customers, agents and supervisors
   server {{
     listen {public_host}:{public_port};
+    # the operator's figures: from this machine only
+    location = /metrics {{
+      allow 127.0.0.1;
+      allow ::1;
+      deny all;
+      proxy_pass http://gateways;
+    }}
     location / {{
       proxy_pass http://gateways;
       proxy_http_version 1.1;

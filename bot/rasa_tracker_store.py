@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
@@ -84,13 +84,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.engine.dispose()  # Rasa's engine, replaced below
         if self.engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens a new SQLite connection for every session unless told to pool them
             self.engine = sa.create_engine(
                 self.engine.url, poolclass=QueuePool, pool_size=2, connect_args={"check_same_thread": False},
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        else:
+            # a connection is checked before use, so a database restart costs no failed turn
+            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+                                           **create_engine_kwargs(self.engine.url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         table = self.SQLEvent.__table__
         # a table made by an earlier version of Rasa's store lacks it; another Rasa process starting at the
         # same moment may make it first

@@ -9,6 +9,7 @@ Route map (a message's way in is `/chat/socket`, or `/chat/api/*` without WebSoc
     POST /chat/api/messages  HTTP fallback: send
     GET  /chat/api/events    HTTP fallback: long poll
     GET  /health             gateway and Rasa status
+    GET  /metrics            the operator's figures (Prometheus text)  -> operations.py
     GET  /console            agent console page              -> static/console.html
     *    /console/api/...    agent console JSON API          -> console_api.py (docs/console-api.md)
     GET  /console/socket     agent console live updates      -> console_socket.py
@@ -56,6 +57,7 @@ from bot.gateway.keys import (
     SERVICE,
 )
 from bot.gateway.knowledge_lookup import LazyKnowledge
+from bot.gateway.operations import metrics
 from bot.gateway.pending import PendingSweep
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.rate_limit import Limiter, RateLimiter
@@ -214,6 +216,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.on_cleanup.append(stop)
     app.router.add_get("/", demo_page)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/chat/socket", customer_socket)
     app.router.add_post("/chat/api/hello", customer_http.hello)
     app.router.add_post("/chat/api/messages", customer_http.post_message)

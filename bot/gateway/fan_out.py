@@ -32,6 +32,9 @@ class FanOut(Protocol):
     def has_subscribers(self, conversation_id: str) -> bool:
         """Whether anyone is connected to the conversation here."""
 
+    def followed(self) -> Set[str]:
+        """The conversations (and channels) someone is connected to here."""
+
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         """Returns when something is published to the conversation, or after `timeout` seconds."""
 
@@ -65,6 +68,9 @@ class LocalFanOut:
 
     def has_subscribers(self, conversation_id: str) -> bool:
         return bool(self._subscribers.get(conversation_id))
+
+    def followed(self) -> Set[str]:
+        return set(self._subscribers)
 
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         event = self._changed.get(conversation_id)

@@ -256,6 +256,10 @@ class ConversationHub:
         if state is not None and not self.fan_out.has_subscribers(conversation_id) and state.is_idle():
             self._live.pop(conversation_id, None)
 
+    def connected_count(self) -> int:
+        """Conversations with at least one client connected here (the consoles' own channel left out)."""
+        return sum(1 for conversation_id in self.fan_out.followed() if not conversation_id.startswith("#"))
+
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         """Returns when something is pushed to the conversation, or after `timeout` seconds."""
         await self.fan_out.wait_for_change(conversation_id, timeout)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -117,6 +118,12 @@ class RasaClient:
         self.clock = clock
         self._down_until: Dict[int, float] = {}
         self._session: Optional[aiohttp.ClientSession] = None
+        # (when, seconds, answered?) of the latest requests, for the operators' figures (operations.py)
+        self.recent: deque = deque(maxlen=5000)
+
+    def is_down(self, index: int) -> bool:
+        """Whether the index-th Rasa refused a connection in the last DOWN_SECONDS."""
+        return self._down_until.get(index, 0) > self.clock()
 
     @property
     def webhook_url(self) -> URL:
@@ -151,14 +158,21 @@ class RasaClient:
         assert self._session is not None, "RasaClient.start() was not called"
         body = {"sender": conversation_id, "message": text, "metadata": metadata, "input_channel": INPUT_CHANNEL}
         refused: Optional[str] = None
-        for index in self.order_for(conversation_id):
-            try:
-                return await self._post(self.webhooks[index], body)
-            except aiohttp.ClientConnectorError as error:
-                # never reached this Rasa: the next one may take the message at once
-                self._down_until[index] = self.clock() + DOWN_SECONDS
-                refused = f"Rasa at {self.webhooks[index]} refused the connection: {error}"
-        raise BotUnavailable(refused or "no Rasa process is configured")
+        started = time.monotonic()
+        try:
+            for index in self.order_for(conversation_id):
+                try:
+                    answer = await self._post(self.webhooks[index], body)
+                    self.recent.append((started, time.monotonic() - started, True))
+                    return answer
+                except aiohttp.ClientConnectorError as error:
+                    # never reached this Rasa: the next one may take the message at once
+                    self._down_until[index] = self.clock() + DOWN_SECONDS
+                    refused = f"Rasa at {self.webhooks[index]} refused the connection: {error}"
+            raise BotUnavailable(refused or "no Rasa process is configured")
+        except BotUnavailable:
+            self.recent.append((started, time.monotonic() - started, False))
+            raise
 
     async def _post(self, webhook: URL, body: Dict[str, Any]) -> BotAnswer:
         assert self._session is not None

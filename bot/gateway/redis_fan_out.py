@@ -85,6 +85,9 @@ class RedisFanOut:
     def has_subscribers(self, conversation_id: str) -> bool:
         return self.local.has_subscribers(conversation_id)
 
+    def followed(self) -> set:
+        return self.local.followed()
+
     async def wait_for_change(self, conversation_id: str, timeout: float) -> None:
         # long-poll clients wait here even when nobody has a socket here: follow the channel meanwhile
         self._polling[conversation_id] = self._polling.get(conversation_id, 0) + 1
@@ -105,7 +108,7 @@ class RedisFanOut:
         self.local.publish(conversation_id, frame)
 
     def _wanted_channels(self) -> set:
-        followed = set(self.local._subscribers) | set(self._polling)  # noqa: SLF001 - its own local fan-out
+        followed = self.local.followed() | set(self._polling)
         return {CHANNEL_PREFIX + conversation_id for conversation_id in followed}
 
     async def _write_forever(self) -> None:

@@ -359,6 +359,14 @@ class ConversationStore:
                 .values(handling_until=_now() + timedelta(seconds=retry_in_seconds))
             )
 
+    def pending_summary(self) -> Tuple[int, Optional[datetime]]:
+        """How many customer messages are unfinished (all gateways), and when the oldest was stored."""
+        with self.engine.connect() as connection:
+            count, oldest = connection.execute(
+                select(func.count(), func.min(messages.c.created_at)).where(messages.c.handling.in_(UNHANDLED))
+            ).one()
+        return int(count or 0), _aware(oldest)
+
     def claim_unhandled(self, limit: int = 50) -> List[Message]:
         """Unfinished customer messages whose lease ran out, oldest first, each now leased to the caller (with
         one more attempt counted); a message another gateway claimed first is left out."""
