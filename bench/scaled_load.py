@@ -17,13 +17,12 @@ import random
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import aiohttp
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from bench.open_loop import (
     CLOCK_TICKS,
@@ -31,6 +30,7 @@ from bench.open_loop import (
     JITTER,
     OpenLoopResult,
     _customer_over_socket,
+    _customer_to_rasa,
     bot_questions,
 )
 from bench.server_speed import peak_memory_mb, percentile
@@ -38,6 +38,7 @@ from bot.gateway.rasa_client import WEBHOOK_PATH
 from bot.gateway.store import ANSWERED, HANDED_OVER, TO_AGENT, messages
 from core.settings import load_settings, project_path
 from evaluation.live_stack import running_scaled_stack, running_stack
+from evaluation.postgres_schema import fresh_schema
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -98,31 +99,6 @@ def _cpu_snapshot(target: Target) -> Dict[str, float]:
     return snapshot
 
 
-async def _customer_to_rasa(http: aiohttp.ClientSession, url: str, sender: str, texts: Sequence[str],
-                            stop_at: float, result: OpenLoopResult) -> None:
-    await asyncio.sleep(random.uniform(0, INTERVAL_SECONDS))
-    requests = []
-
-    async def one(text_: str) -> None:
-        started = time.perf_counter()
-        try:
-            async with http.post(url, json={"sender": sender, "message": text_}) as response:
-                replies = (await response.json()).get("messages")
-            if replies:
-                result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            else:
-                result.failures += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            result.failures += 1
-
-    number = 0
-    while time.perf_counter() < stop_at:
-        requests.append(asyncio.create_task(one(texts[number % len(texts)])))
-        number += 1
-        await asyncio.sleep(INTERVAL_SECONDS * random.uniform(1 - JITTER, 1 + JITTER))
-    await asyncio.gather(*requests)
-
-
 async def run_load(target: Target, path: str, customers: int, seconds: float, pool: Sequence[str]) -> OpenLoopResult:
     """`customers` open-loop customers for `seconds`: through the gateways ("gateway") or straight to Rasa's
     gateway channel ("rasa", customers spread over the Rasa processes); CPU measured around the run."""
@@ -173,20 +149,6 @@ async def _measure(setup: str, target: Target, counts: Sequence[int], seconds: f
             print(_line(setup, result), flush=True)
             results.append(result)
     return results
-
-
-@contextmanager
-def _postgres_schema() -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, future=True, pool_pre_ping=True)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 async def _recovery(stack, name: str) -> float:
@@ -248,7 +210,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             memory = {name: peak_memory_mb(s.process.pid) for name, s in stack.services.items()}
         print("single peak memory (VmHWM): " + ", ".join(f"{n} {mb:.0f} MiB" for n, mb in memory.items()))
     if "scaled" in args.setups:
-        with _postgres_schema() as database_url, tempfile.TemporaryDirectory(prefix="bench-scaled-") as work, \
+        with fresh_schema(POSTGRES_URL, "bench") as database_url, \
+                tempfile.TemporaryDirectory(prefix="bench-scaled-") as work, \
                 running_scaled_stack(model, Path(work), database_url, REDIS_URL, LOAD_ENV) as stack:
             time.sleep(20)  # Rasa warms up for a while after it first answers
             target = Target("scaled", stack.public_url.replace("http", "ws") + "/chat/socket", stack.public_url,

@@ -123,14 +123,9 @@ def wait_until_ready(services: List[Service], timeout: float, stopping=lambda: F
     return None
 
 
-def main() -> int:
-    """Runs until Ctrl-C or until a service dies; returns the exit code."""
-    config = load_settings()
-    model = project_path(config["rasa"]["model"])
-    if not model.exists():
-        print(f"No trained model at {model}: run `make run` (it trains first) or `make train`.")
-        return 1
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+def supervise(services: List[Service], env: dict, starting: str, ready: str, restart: bool) -> int:
+    """Starts `services` in order, prints `starting`, then `ready` once all answer, and runs until Ctrl-C (or
+    SIGTERM). A service that dies is started again when `restart`; otherwise everything stops."""
     stopping = False
 
     def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -139,36 +134,53 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    with tempfile.TemporaryDirectory(prefix="shop-run-") as work_dir:
-        services = build_services(Path(work_dir), config)
-        try:
+    try:
+        for service in services:
+            service.start(env)
+        print(starting, flush=True)
+        problem = wait_until_ready(services, STARTUP_TIMEOUT_SECONDS, lambda: stopping)
+        if problem:
+            print(problem)
+            return 1
+        if not stopping:
+            print(ready, flush=True)
+        while not stopping:
             for service in services:
+                if service.process.poll() is None or stopping:
+                    continue
+                if not restart:
+                    print(f"The {service.name} stopped unexpectedly; stopping everything.")
+                    return 1
+                print(f"The {service.name} stopped (exit {service.process.returncode}); starting it again.",
+                      flush=True)
                 service.start(env)
-            print("Starting the action server, the Rasa server and the chat gateway (about 30 seconds)...")
-            problem = wait_until_ready(services, STARTUP_TIMEOUT_SECONDS, lambda: stopping)
-            if problem:
-                print(problem)
-                return 1
-            if not stopping:
-                gateway = config["gateway"]
-                print(
-                    f"\nOpen http://{gateway['host']}:{gateway['port']}/ to chat with the bot on the demo shop page."
-                    "\n(Agents: /console, supervisors: /dashboard; accounts: python -m handoff.accounts add."
-                    " Terminal chat: make chat. Stop: Ctrl-C.)\n",
-                    flush=True,
-                )
-            while not stopping:
-                for service in services:
-                    if service.process.poll() is not None:
-                        print(f"The {service.name} stopped unexpectedly; stopping everything.")
-                        return 1
-                time.sleep(0.5)
-            return 0
-        finally:
-            print("Stopping...", flush=True)
-            for service in reversed(services):
-                service.stop()
-            print("Stopped.")
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("Stopping...", flush=True)
+        for service in reversed(services):
+            service.stop()
+        print("Stopped.")
+
+
+def main() -> int:
+    """Runs until Ctrl-C or until a service dies; returns the exit code."""
+    config = load_settings()
+    model = project_path(config["rasa"]["model"])
+    if not model.exists():
+        print(f"No trained model at {model}: run `make run` (it trains first) or `make train`.")
+        return 1
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+    gateway = config["gateway"]
+    with tempfile.TemporaryDirectory(prefix="shop-run-") as work_dir:
+        return supervise(
+            build_services(Path(work_dir), config), env,
+            "Starting the action server, the Rasa server and the chat gateway (about 30 seconds)...",
+            f"\nOpen http://{gateway['host']}:{gateway['port']}/ to chat with the bot on the demo shop page."
+            "\n(Agents: /console, supervisors: /dashboard; accounts: python -m handoff.accounts add."
+            " Terminal chat: make chat. Stop: Ctrl-C.)\n",
+            restart=False,
+        )
 
 
 if __name__ == "__main__":

@@ -14,17 +14,15 @@ A process that dies is started again; what it left unfinished is handled by the 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from bot.nginx_config import nginx_binary, write_nginx_conf
 from bot.rasa_endpoints import write_endpoints
-from bot.run import STARTUP_TIMEOUT_SECONDS, Service, wait_until_ready
+from bot.run import Service, supervise
 from core.settings import PROJECT_ROOT, SettingsError, load_settings, project_path
 
 
@@ -135,42 +133,18 @@ def main() -> int:
         return 1
     migrate(str(scaled["database_url"]))
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    stopping = False
-
-    def request_stop(signum, frame):  # noqa: ARG001 - signal handler signature
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     ports = ScaledPorts.from_settings(scaled)
+    host = scaled.get("host") or "127.0.0.1"
     with tempfile.TemporaryDirectory(prefix="shop-scaled-") as work:
         services = build_scaled_services(Path(work), config, ports)
-        try:
-            for service in services:
-                service.start(env)
-            print(f"Starting {len(services)} processes: {', '.join(s.name for s in services)} (about a minute)...")
-            problem = wait_until_ready(services, STARTUP_TIMEOUT_SECONDS, lambda: stopping)
-            if problem:
-                print(problem)
-                return 1
-            host = scaled.get("host") or "127.0.0.1"
-            print(f"\nOpen http://{host}:{ports.public}/ (nginx in front of {len(ports.gateways)} gateways, "
-                  f"{len(ports.rasa)} Rasa processes, {len(ports.action_servers)} action servers; "
-                  f"PostgreSQL and Redis as in settings.yml `scaled`). Stop: Ctrl-C.\n", flush=True)
-            while not stopping:
-                for service in services:
-                    if service.process.poll() is not None and not stopping:
-                        print(f"The {service.name} stopped (exit {service.process.returncode}); starting it again.",
-                              flush=True)
-                        service.start(env)
-                time.sleep(0.5)
-            return 0
-        finally:
-            print("Stopping...", flush=True)
-            for service in reversed(services):
-                service.stop()
-            print("Stopped.")
+        return supervise(
+            services, env,
+            f"Starting {len(services)} processes: {', '.join(s.name for s in services)} (about a minute)...",
+            f"\nOpen http://{host}:{ports.public}/ (nginx in front of {len(ports.gateways)} gateways, "
+            f"{len(ports.rasa)} Rasa processes, {len(ports.action_servers)} action servers; "
+            "PostgreSQL and Redis as in settings.yml `scaled`). Stop: Ctrl-C.\n",
+            restart=True,
+        )
 
 
 if __name__ == "__main__":

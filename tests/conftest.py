@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from evaluation.live_stack import RunningStack, rasa_env, running_stack
+from evaluation.postgres_schema import fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -35,18 +34,8 @@ def postgres_schema() -> Iterator[str]:
     base = postgres_url()
     if not base:
         pytest.skip("TEST_POSTGRES_URL is not set (make test sets it to the local PostgreSQL)")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    # pinged before use: a fault test may have restarted PostgreSQL meanwhile
-    admin = create_engine(base, future=True, pool_pre_ping=True)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

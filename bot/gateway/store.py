@@ -51,6 +51,9 @@ SENDERS = ("customer", "bot", "agent", "system")
 PENDING, HANDING_OVER = "pending", "handing_over"
 ANSWERED, TO_AGENT, HANDED_OVER = "answered", "to_agent", "handed_over"
 UNHANDLED = (PENDING, HANDING_OVER)
+# the same as SQL text: with its values written out (not bound), SQLite can use the partial index below; with
+# bound values it reads the whole table
+_UNHANDLED_SQL = "handling IN ('pending', 'handing_over')"
 # conversations whose last seq is kept in memory (a few dozen bytes each)
 SEQ_CACHE_SIZE = 10000
 T = TypeVar("T")
@@ -91,8 +94,7 @@ messages = Table(
     UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
     Index("ix_messages_unhandled", "handling_until",
-          sqlite_where=sql_text("handling IN ('pending', 'handing_over')"),
-          postgresql_where=sql_text("handling IN ('pending', 'handing_over')")),
+          sqlite_where=sql_text(_UNHANDLED_SQL), postgresql_where=sql_text(_UNHANDLED_SQL)),
 )
 
 # the statements of every turn, built once
@@ -363,7 +365,7 @@ class ConversationStore:
         """How many customer messages are unfinished (all gateways), and when the oldest was stored."""
         with self.engine.connect() as connection:
             count, oldest = connection.execute(
-                select(func.count(), func.min(messages.c.created_at)).where(messages.c.handling.in_(UNHANDLED))
+                select(func.count(), func.min(messages.c.created_at)).where(sql_text(_UNHANDLED_SQL))
             ).one()
         return int(count or 0), _aware(oldest)
 
@@ -374,7 +376,7 @@ class ConversationStore:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(messages)
-                .where(messages.c.handling.in_(UNHANDLED), messages.c.handling_until < now)
+                .where(sql_text(_UNHANDLED_SQL), messages.c.handling_until < now)
                 .order_by(messages.c.created_at, messages.c.seq)
                 .limit(limit)
             ).all()
