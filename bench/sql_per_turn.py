@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List
@@ -26,9 +27,11 @@ from bench.open_loop import bot_questions
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
 from bot.gateway.keys import AGENTS, RASA
+from bot.gateway.store import ConversationStore
 from bot.run import build_services, wait_until_ready
 from core.settings import load_settings, project_path
 from evaluation.live_stack import free_port, rasa_env
+from evaluation.postgres_schema import fresh_schema
 
 TURNS = 20
 
@@ -159,11 +162,52 @@ async def _measure(rasa_url: str, database_url: str) -> Dict[str, Counts]:
     return {"hello": hello, "customer turn (mean)": per_turn, "escalation": escalation}
 
 
+def store_cpu_per_turn(database_url: str, turns: int = 2000) -> float:
+    """CPU milliseconds of a customer turn's SQL in this thread, in a quiet process: the message stored with the
+    open-ticket read, then the bot's reply stored with its reading (what the gateway does per turn)."""
+    from core.db import create_database_engine, upgrade_schema
+    from handoff.queue import TicketQueue
+
+    engine = create_database_engine(database_url)
+    upgrade_schema(engine)
+    store, queue = ConversationStore(engine), TicketQueue(engine)
+    conversations = [store.create_conversation({"page": "bench"}) for _ in range(50)]
+
+    def turn(number: int) -> None:
+        conversation = conversations[number % len(conversations)]
+        message, _, _ = store.append_and_read(
+            conversation, "customer", "退款多久到账", f"m{number}", None, None,
+            lambda connection: queue.open_ticket_for(conversation, connection=connection))
+        store.append_bot_turn(conversation, message.id, {"intent": "faq", "confidence": 0.9},
+                              [("退款原路返回", {"buttons": []})])
+
+    for number in range(200):
+        turn(number)
+    started = time.thread_time()
+    for number in range(200, 200 + turns):
+        turn(number)
+    engine.dispose()
+    return 1000 * (time.thread_time() - started) / turns
+
+
+def quiet_sql_cpu() -> str:
+    """store_cpu_per_turn on SQLite and on this machine's PostgreSQL (TEST_POSTGRES_URL), as a line."""
+    with tempfile.TemporaryDirectory(prefix="bench-sql-cpu-") as work:
+        line = f"a turn's SQL, CPU in a quiet process: SQLite {store_cpu_per_turn(f'sqlite:///{work}/cpu.db'):.2f} ms"
+    postgres = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        with fresh_schema(postgres, "bench") as url:
+            return line + f", PostgreSQL {store_cpu_per_turn(url):.2f} ms (the client's side)"
+    except Exception as error:  # noqa: BLE001 - a machine without PostgreSQL still gets the SQLite figure
+        return line + f"; PostgreSQL not measured: {error}"
+
+
 def main() -> Dict[str, Counts]:
     """Starts the action server and Rasa, runs the gateway here, prints the counts."""
     model = project_path(load_settings()["rasa"]["model"])
     if not model.exists():
         raise SystemExit(f"No trained model at {model}: run `make train` first (make bench does).")
+    sql_cpu = quiet_sql_cpu()  # first: the counting below hooks every engine of this process
     with tempfile.TemporaryDirectory(prefix="bench-sql-") as work:
         ports = {"ACTIONS": free_port(), "RASA": free_port()}
         env = {**rasa_env(), **{f"SHOP_{name}_PORT": str(port) for name, port in ports.items()},
@@ -181,6 +225,7 @@ def main() -> Dict[str, Counts]:
             for service in reversed(services):
                 service.stop()
     print("== The gateway's database and Rasa work per customer step ==")
+    print(sql_cpu)
     for name, found in results.items():
         kinds = ", ".join(f"{k} {v:g}" for k, v in found.by_kind.items())
         print(f"{name:>22}: {found.statements} statements in {found.transactions} transactions, "
