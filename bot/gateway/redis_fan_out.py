@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "shop:conversation:"
 RECONNECT_SECONDS = 1.0
+# how long one read of the pub/sub connection waits when nothing is published (then it reads again)
+IDLE_READ_SECONDS = 4.0
 # the stored messages of a conversation after a seq, as message frames
 CatchUp = Callable[[str, int], Awaitable[List[Dict[str, Any]]]]
 
@@ -156,8 +158,13 @@ class RedisFanOut:
         if self._last_seq:
             # back after an outage: what the followed conversations may have missed meanwhile
             asyncio.create_task(self._catch_up_all())
-        async for message in pubsub.listen():
-            self._received(message)
+        # not pubsub.listen(): it reads under the client's socket timeout, so an idle minute would drop the
+        # connection every few seconds (and frames published during each reconnect). A read with its own
+        # timeout returns None when idle, and every read first pings Redis once the health-check interval passed
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=IDLE_READ_SECONDS)
+            if message is not None:
+                self._received(message)
 
     def _following_changed(self) -> None:
         # before the listener runs (the app being built) there is nothing to update: it subscribes at start
@@ -170,17 +177,20 @@ class RedisFanOut:
         """Subscribes to the channels of the conversations followed here and leaves the others (only sends
         the commands: their confirmations arrive through the listener, which skips them)."""
         while self._pubsub is not None:
+            pubsub = self._pubsub
             wanted = self._wanted_channels()
             added, removed = wanted - self._subscribed, self._subscribed - wanted
             if not added and not removed:
                 return
             try:
                 if added:
-                    await self._pubsub.subscribe(*added)
+                    await pubsub.subscribe(*added)
                 if removed:
-                    await self._pubsub.unsubscribe(*removed)
+                    await pubsub.unsubscribe(*removed)
             except Exception:  # noqa: BLE001 - the listener notices the lost connection and starts again
                 return
+            if self._pubsub is not pubsub:
+                return  # the connection was replaced meanwhile: the new one subscribes from scratch
             self._subscribed = (self._subscribed | added) - removed
 
     def _received(self, message: Dict[str, Any]) -> None:

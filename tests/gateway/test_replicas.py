@@ -95,3 +95,21 @@ async def test_a_customer_reconnecting_to_the_other_gateway_sees_the_notice_and_
     refused = await receive_until(again, lambda f: f["type"] == "error", timeout=5)
     assert refused[-1]["code"] == "rate_limited"
     await asyncio.sleep(0)
+
+
+async def test_after_a_quiet_spell_longer_than_the_socket_timeout_the_other_gateway_still_hears(
+        two_gateways, stand_in_rasa, caplog):
+    customer_side, agent_side = two_gateways
+    add_agent(agent_side, "li", "小李")
+    token = (await (await agent_side.post("/console/api/login", json={
+        "username": "li", "password": "secret-pass-1"})).json())["token"]
+    console = await agent_side.ws_connect("/console/socket", headers={"Authorization": f"Bearer {token}"})
+    await receive_until(console, lambda f: f["type"] == "queue")
+    # nothing published for longer than the Redis client's socket timeout (5 s)
+    await asyncio.sleep(7)
+    assert not [r for r in caplog.records if "lost Redis pub/sub" in r.getMessage()], "an idle listener stays up"
+    ws, welcome = await open_conversation(customer_side)
+    await ws.send_json({"type": "message", "client_id": "h1", "text": "转人工"})
+    queue = (await receive_until(console, lambda f: f["type"] == "queue" and f["waiting"], timeout=3))[-1]
+    assert queue["waiting"][0]["conversation_id"] == welcome["session_id"]
+    await console.close()
