@@ -35,7 +35,9 @@ from sqlalchemy import create_engine, text
 from bench.server_speed import percentile
 from bot.gateway.store import ConversationStore
 from bot.run import Service, wait_until_ready
+from core.customer_identity import signed_claim
 from core.db import create_database_engine, upgrade_schema
+from evaluation.live_stack import STACK_IDENTITY_SECRET
 from handoff.accounts import AgentDirectory
 from handoff.queue import TicketQueue
 
@@ -82,7 +84,7 @@ async def _escalations(base: str, customers: int) -> List[float]:
             pass
         for number in range(customers):
             ws = await http.ws_connect(f"{base}/chat/socket")
-            await ws.send_json({"type": "hello", "metadata": {"customer_id": f"B{number}"}})
+            await ws.send_json({"type": "hello", "identity": signed_claim(STACK_IDENTITY_SECRET, f"B{number}")})
             while (await ws.receive_json())["type"] != "welcome":
                 pass
             started = time.perf_counter()
@@ -106,6 +108,7 @@ def escalation_to_console(url: str, work: Path, customers: int = 60) -> List[flo
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59", "SHOP_GATEWAY_RATE_LIMIT_BURST": "1000",
         # no Rasa runs here: the gateway only asks it for readings, and gives up at once
         "SHOP_RASA_PORT": str(_free_port()),
+        "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,
     }
     gateway = Service("chat gateway", [sys.executable, "-m", "bot.gateway"], f"http://127.0.0.1:{port}/health")
     gateway.start(env)

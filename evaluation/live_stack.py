@@ -23,6 +23,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# the shop's signing secret in stacks started for tests and benchmarks (not a production value), so that
+# they can sign customers: core.customer_identity.signed_claim(STACK_IDENTITY_SECRET, "C1", "gold")
+STACK_IDENTITY_SECRET = "stack-identity-secret-for-tests"
+
+
 def rasa_env() -> Dict[str, str]:
     """The environment Rasa and the actions run in."""
     return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"}
@@ -68,6 +73,7 @@ def running_stack(
         "SHOP_RASA_TRACKER_STORE_URL": f"sqlite:///{work / 'rasa-trackers.db'}",
         # people answer around the clock here, so results do not depend on the time of day
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
+        "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,
         **(extra_env or {}),
     }
     services: List[Service] = build_services(work, load_settings(environ=env), model=model)
@@ -137,6 +143,7 @@ def running_scaled_stack(
         "SHOP_SCALED_DATABASE_URL": database_url,
         "SHOP_SCALED_REDIS_URL": redis_url,
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
+        "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,
         **(extra_env or {}),
     }
     migrate(database_url)

@@ -41,8 +41,10 @@ from bot.gateway.conversations import ChatService
 from bot.gateway.customer_notices import CustomerNotices
 from bot.gateway.customer_socket import customer_socket
 from bot.gateway.dashboard_api import create_dashboard_app
+from bot.gateway.demo_page import demo_page
 from bot.gateway.event_recorder import EventRecorder
 from bot.gateway.hub import ConversationHub
+from bot.gateway.identity import CustomerIdentities
 from bot.gateway.keys import (
     AGENTS,
     CONFIG,
@@ -50,6 +52,7 @@ from bot.gateway.keys import (
     DASHBOARD,
     HANDOFF,
     HUB,
+    IDENTITIES,
     KNOWLEDGE,
     NOTICES,
     RASA,
@@ -73,11 +76,6 @@ from handoff.services import HandoffService
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-
-async def demo_page(request: web.Request) -> web.FileResponse:
-    """The demo shop page that embeds the widget."""
-    return web.FileResponse(STATIC_DIR / "demo.html")
 
 
 async def console_page(request: web.Request) -> web.FileResponse:
@@ -167,7 +165,9 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[CONSOLES] = consoles
     app[KNOWLEDGE] = LazyKnowledge()
     app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
-    app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length)
+    identities = CustomerIdentities.from_settings(config.identity)
+    app[IDENTITIES] = identities
+    app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length, identities)
     sweep = PendingSweep(hub, app[SERVICE], relay, interval=config.pending_sweep_seconds)
 
     async def requeue_forever() -> None:

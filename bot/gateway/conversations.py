@@ -1,6 +1,8 @@
 """What happens to a customer's frames once they are parsed, whatever the transport (WebSocket or HTTP).
 
-`hello` starts or resumes a conversation; `message` is checked against the
+`hello` starts or resumes a conversation, for the customer the shop signed or an
+anonymous visitor (a verified customer's conversation is resumed by that customer
+only: anyone else gets a new one); `message` is checked against the
 rate limit, stored once, echoed to the conversation, then routed: to the agent
 while the conversation has an open ticket, to a person at once when a
 gateway-side escalation rule matches (VIP tier, strong anger, the 转人工
@@ -17,6 +19,7 @@ from typing import Any, Dict, List, Optional
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.customer_notices import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, CustomerNotices
 from bot.gateway.hub import ConversationHub
+from bot.gateway.identity import CustomerIdentities, with_customer
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
 from bot.gateway.rate_limit import Limiter
 from bot.gateway.store import ANSWERED, HANDED_OVER, HANDING_OVER, TO_AGENT, Message
@@ -50,7 +53,7 @@ class ChatService:
 
     def __init__(
         self, hub: ConversationHub, relay: BotRelay, handoff: HandoffService, notices: CustomerNotices,
-        limiter: Limiter, max_length: int,
+        limiter: Limiter, max_length: int, identities: Optional[CustomerIdentities] = None,
     ) -> None:
         self.hub = hub
         self.relay = relay
@@ -58,17 +61,35 @@ class ChatService:
         self.notices = notices
         self.limiter = limiter
         self.max_length = max_length
+        self.identities = identities or CustomerIdentities("")
 
     async def hello(self, hello: Hello) -> Welcome:
-        """Resumes the conversation named in `hello`, or starts one; unknown ids are refused."""
-        if hello.session_id:
-            if await self.hub.shop_metadata(hello.session_id) is None:
+        """Resumes the conversation named in `hello`, or starts one; unknown ids are refused. A conversation
+        that belongs to a verified customer is resumed only for that customer (signed in again): a visitor
+        who logged out or another customer on the same browser starts a new one and sees none of it. An
+        anonymous conversation becomes the customer's when they log in."""
+        if hello.unsigned_claim:
+            self.identities.note_unsigned()
+        customer = self.identities.verify(hello.identity)
+        metadata = with_customer(hello.metadata, customer)
+        session_id, resumed = hello.session_id, bool(hello.session_id)
+        if session_id:
+            known = await self.hub.shop_metadata(session_id)
+            if known is None:
                 raise ProtocolError("unknown_session")
-            if hello.metadata:
-                await self.hub.update_metadata(hello.session_id, hello.metadata)
-            session_id, resumed = hello.session_id, True
-        else:
-            session_id, resumed = await self.hub.start_conversation(hello.metadata), False
+            owner = known.get("customer_id")
+            if owner and (customer is None or customer.customer_id != owner):
+                session_id, resumed = None, False
+            elif any(known.get(key) != value for key, value in metadata.items()):
+                await self.hub.update_metadata(session_id, metadata)
+        if not session_id and customer is not None:
+            # signed in on another device or browser: their conversation follows them
+            session_id = await self.hub.latest_conversation_of(customer.customer_id)
+            resumed = session_id is not None
+            if session_id:
+                await self.hub.update_metadata(session_id, metadata)
+        if not session_id:
+            session_id = await self.hub.start_conversation(metadata)
         history = await self.hub.history(session_id, hello.last_seq)
         return Welcome(session_id, resumed, history, self.max_length)
 
@@ -166,8 +187,10 @@ class ChatService:
         known = await self.hub.shop_metadata(session_id)
         if known is None:
             raise ProtocolError("unknown_session", message.client_id)
-        if message.metadata and any(known.get(k) != v for k, v in message.metadata.items()):
-            return await self.hub.update_metadata(session_id, message.metadata)
+        # page data only: the customer's id and tier were settled by the signed hello
+        update = with_customer(message.metadata, None)
+        if update and any(known.get(k) != v for k, v in update.items()):
+            return await self.hub.update_metadata(session_id, update)
         return known
 
     async def _offered(self, session_id: str, payload: Optional[str]) -> Optional[str]:

@@ -121,6 +121,10 @@ class ConversationHub:
         self._remember(conversation_id, dict(shop_metadata))
         return conversation_id
 
+    async def latest_conversation_of(self, customer_id: str) -> Optional[str]:
+        """The verified customer's most recent conversation, if any."""
+        return await self.run_blocking(self.store.latest_conversation_of, customer_id)
+
     async def shop_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
         """The conversation's shop metadata, or None if it does not exist."""
         cached = self._metadata.get(conversation_id)

@@ -16,6 +16,7 @@ from bot.gateway.console_hub import ConsoleHub
 from bot.gateway.conversations import ChatService
 from bot.gateway.customer_notices import CustomerNotices
 from bot.gateway.hub import ConversationHub
+from bot.gateway.identity import CustomerIdentities
 from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from handoff.accounts import AgentDirectory
@@ -32,3 +33,4 @@ AGENTS = web.AppKey("agents", AgentDirectory)
 CONSOLES = web.AppKey("consoles", ConsoleHub)
 KNOWLEDGE = web.AppKey("knowledge", LazyKnowledge)
 DASHBOARD = web.AppKey("dashboard", DashboardData)
+IDENTITIES = web.AppKey("identities", CustomerIdentities)

@@ -15,7 +15,7 @@ from typing import List, Tuple
 
 from aiohttp import web
 
-from bot.gateway.keys import CONFIG, HANDOFF, HUB, RASA, RELAY
+from bot.gateway.keys import CONFIG, HANDOFF, HUB, IDENTITIES, RASA, RELAY
 
 WINDOW_SECONDS = 60.0
 
@@ -63,5 +63,8 @@ async def metrics(request: web.Request) -> web.Response:
                  [("", hub.connected_count())])
         + _lines("shop_answering_now", f"Customer messages {replica} is waiting on the bot for",
                  [("", len(relay.holding()))])
+        + _lines("shop_identity_refused", f"Customer identity claims {replica} refused since it started, by reason "
+                 "(the visitor continued as anonymous)",
+                 [(f'{{reason="{reason}"}}', count) for reason, count in sorted(app[IDENTITIES].refused.items())])
     ) + "\n"
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -12,7 +12,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
-METADATA_KEYS = ("customer_id", "tier", "page_url", "page_title", "order_number", "name")
+# what the widget may say about the page and the visit; who the customer is comes only from the signed
+# `identity` of a hello (bot/gateway/identity.py), never from these
+METADATA_KEYS = ("page_url", "page_title", "order_number", "name")
+_IDENTITY_KEYS = ("customer_id", "tier")
 METADATA_VALUE_LIMIT = 200
 CLIENT_ID_LIMIT = 64
 PAYLOAD_LIMIT = 1000
@@ -69,6 +72,10 @@ class Hello:
     session_id: Optional[str]
     last_seq: int
     metadata: Dict[str, str] = field(default_factory=dict)
+    # the shop's signed claim of who is logged in (customer_id, tier, expires_at, signature), unchecked
+    identity: Optional[Dict[str, Any]] = None
+    # a customer id or tier came as plain metadata (ignored: only a signed claim counts)
+    unsigned_claim: bool = False
 
 
 @dataclass
@@ -120,14 +127,19 @@ def clean_metadata(value: Any) -> Dict[str, str]:
 
 
 def parse_hello(frame: Dict[str, Any]) -> Hello:
-    """A `hello` frame: optional session id, last seq shown, metadata."""
+    """A `hello` frame: optional session id, last seq shown, metadata, the signed identity."""
     session_id = frame.get("session_id")
     if session_id is not None and (not isinstance(session_id, str) or not _CLIENT_ID.match(session_id)):
         raise ProtocolError("bad_field")
     last_seq = frame.get("last_seq", 0)
     if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
         raise ProtocolError("bad_field")
-    return Hello(session_id or None, last_seq, clean_metadata(frame.get("metadata")))
+    identity = frame.get("identity")
+    if identity is not None and not isinstance(identity, dict):
+        raise ProtocolError("bad_field")
+    metadata = frame.get("metadata")
+    unsigned = isinstance(metadata, dict) and any(metadata.get(key) not in (None, "") for key in _IDENTITY_KEYS)
+    return Hello(session_id or None, last_seq, clean_metadata(metadata), identity or None, unsigned)
 
 
 def parse_message(frame: Dict[str, Any], max_length: int) -> CustomerMessage:

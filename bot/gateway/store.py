@@ -69,6 +69,8 @@ conversations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # when the shop metadata last changed (a message's own time is in `messages`)
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # a verified customer's latest conversation, found when they sign in on another device
+    Index("ix_conversations_customer", "customer_id", "created_at"),
 )
 
 messages = Table(
@@ -236,6 +238,14 @@ class ConversationStore:
                 select(conversations.c.shop_metadata).where(conversations.c.id == conversation_id)
             ).first()
         return None if row is None else dict(row.shop_metadata or {})
+
+    def latest_conversation_of(self, customer_id: str) -> Optional[str]:
+        """The id of the verified customer's most recent conversation, or None."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(conversations.c.id).where(conversations.c.customer_id == customer_id)
+                .order_by(conversations.c.created_at.desc()).limit(1)
+            ).scalar()
 
     def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
         """Merges new metadata (the customer moved to another page, logged in) and returns the result."""

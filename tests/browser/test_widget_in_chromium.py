@@ -360,3 +360,48 @@ def test_a_supervisor_sees_the_simulated_day_on_the_dashboard_and_an_agent_is_re
         assert errors == []
     finally:
         context.close()
+
+
+def test_on_a_shared_browser_each_signed_in_customer_sees_only_their_own_conversation(browser, stack, kb,
+                                                                                      screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    entry = kb.get("refund_arrival_time")
+
+    def open_as(customer: str):
+        page.goto(stack.gateway_url + "/?customer=" + customer)
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        page.wait_for_timeout(500)  # any history arrives after the welcome
+        return page.evaluate("window.ShopChat.sessionId()")
+
+    try:
+        # the demo page signs in 王女士 (C10086); she asks something
+        first = open_as("C10086")
+        assert "王女士" in page.locator(".topbar").inner_text()
+        send(page, entry.paraphrases[0])
+        wait_for_bot_count(page, 1)
+        page.screenshot(path=screenshots / "20-signed-in-customer.png")
+
+        # she logs out: the next visitor on this browser sees none of it
+        anonymous = open_as("")
+        assert anonymous != first
+        assert page.locator(".shopchat-msg:not(.shopchat-welcome)").count() == 0
+        page.screenshot(path=screenshots / "21-after-logout-no-history.png")
+
+        # another customer logs in on the same browser: a conversation of their own
+        other = open_as("C30452")
+        assert other not in (first, anonymous)
+        assert page.locator(".shopchat-msg:not(.shopchat-welcome)").count() == 0
+
+        # 王女士 logs in again: her conversation comes back
+        assert open_as("C10086") == first
+        page.wait_for_function("n => document.querySelectorAll('.shopchat-msg[data-sender=customer]').length >= n",
+                               arg=1, timeout=REPLY_TIMEOUT_MS)
+        assert page.locator(CUSTOMER).first.inner_text() == entry.paraphrases[0]
+        page.screenshot(path=screenshots / "22-signed-in-again-history-back.png")
+        assert errors == []
+    finally:
+        context.close()

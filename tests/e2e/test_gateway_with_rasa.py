@@ -8,6 +8,8 @@ import urllib.request
 import aiohttp
 import pytest
 
+from core.customer_identity import signed_claim
+from evaluation.live_stack import STACK_IDENTITY_SECRET
 from knowledge import load_knowledge_base
 from tests.conftest import ROOT
 from tests.gateway.conftest import receive_until
@@ -54,18 +56,17 @@ async def test_a_suggestion_button_from_the_bot_answers_its_entry(stack, kb):
 
 
 async def test_shop_metadata_from_the_page_is_in_rasas_tracker(stack):
-    metadata = {
-        "customer_id": "C10086", "tier": "vip", "page_url": "http://shop/p/1", "order_number": "2024061812345678"
-    }
+    metadata = {"page_url": "http://shop/p/1", "order_number": "2024061812345678"}
+    identity = signed_claim(STACK_IDENTITY_SECRET, "C10086", "vip")
     async with aiohttp.ClientSession() as session:
-        ws, welcome = await open_socket(session, stack, metadata=metadata)
+        ws, welcome = await open_socket(session, stack, metadata=metadata, identity=identity)
         await ws.send_json({"type": "message", "client_id": "m1", "text": "你好"})
         await receive_until(ws, is_bot_message, timeout=30)
         url = f"{stack.rasa_url}/conversations/{welcome['session_id']}/tracker"
         with urllib.request.urlopen(url, timeout=10) as response:
             tracker = json.loads(response.read())
     user_events = [e for e in tracker["events"] if e["event"] == "user"]
-    assert metadata.items() <= user_events[-1]["metadata"].items()
+    assert {**metadata, "customer_id": "C10086", "tier": "vip"}.items() <= user_events[-1]["metadata"].items()
     assert user_events[-1]["input_channel"] == "widget"
 
 

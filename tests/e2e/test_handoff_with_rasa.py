@@ -9,6 +9,8 @@ import sys
 import aiohttp
 import pytest
 
+from core.customer_identity import signed_claim
+from evaluation.live_stack import STACK_IDENTITY_SECRET
 from tests.conftest import ROOT
 from tests.gateway.conftest import receive_until
 
@@ -46,7 +48,7 @@ async def test_from_first_message_to_a_person_and_back_to_the_bot(stack):
         await receive_until(console, lambda f: f["type"] == "queue")
 
         ws = await customer_http.ws_connect(f"{base}/chat/socket")
-        await ws.send_json({"type": "hello", "metadata": {"customer_id": "C42", "tier": "gold"}})
+        await ws.send_json({"type": "hello", "identity": signed_claim(STACK_IDENTITY_SECRET, "C42", "gold")})
         session_id = (await receive_until(ws, lambda f: f["type"] == "welcome"))[-1]["session_id"]
         await ws.send_json({"type": "message", "client_id": "1", "text": "退款多久能到账"})
         await receive_until(ws, is_bot, timeout=30)

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
+from core.customer_identity import signed_claim
 from core.reading import reading_from_parse
 
 
@@ -99,6 +100,15 @@ async def stand_in_rasa():
     await server.close()
 
 
+# the secret the test shop signs its customers with (GatewayConfig.identity)
+SHOP_SECRET = "test-shop-secret"
+
+
+def signed(customer_id: str, tier: str = "") -> Dict[str, Any]:
+    """A hello's `identity`: the customer as the test shop's server signs them."""
+    return signed_claim(SHOP_SECRET, customer_id, tier)
+
+
 @pytest.fixture
 def gateway_config(stand_in_rasa, tmp_path) -> GatewayConfig:
     return GatewayConfig(
@@ -110,6 +120,7 @@ def gateway_config(stand_in_rasa, tmp_path) -> GatewayConfig:
         rate_limit_burst=5,
         rate_limit_per_minute=60,
         escalation={"tiers": ["diamond"], "sensitive_intents": ["legal_threat"]},
+        identity={"secret": SHOP_SECRET},
         # people answer around the clock in these tests, unless a test says otherwise
         handoff={"hours": "00:00-23:59:59", "days": "mon-sun", "holidays": [], "agent_timeout_seconds": 120},
     )

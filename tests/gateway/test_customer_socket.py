@@ -7,7 +7,7 @@ import json
 
 from aiohttp import WSMsgType
 
-from tests.gateway.conftest import bot_text, open_conversation, receive_until
+from tests.gateway.conftest import bot_text, open_conversation, receive_until, signed
 
 
 def is_bot_message(frame) -> bool:
@@ -128,11 +128,8 @@ async def test_typed_text_starting_with_a_slash_is_not_an_intent_command(client,
 async def test_shop_metadata_reaches_the_bot_and_is_kept_with_the_conversation(client, stand_in_rasa):
     from bot.gateway.keys import HUB
 
-    metadata = {
-        "customer_id": "C10086", "tier": "vip", "page_url": "https://shop/p/1",
-        "order_number": "2024061812345678", "password": "never kept",
-    }
-    ws, welcome = await open_conversation(client, metadata=metadata)
+    metadata = {"page_url": "https://shop/p/1", "order_number": "2024061812345678", "password": "never kept"}
+    ws, welcome = await open_conversation(client, metadata=metadata, identity=signed("C10086", "vip"))
     await ws.send_json({"type": "message", "client_id": "m1", "text": "在吗", "metadata": {"page_url": "https://shop/cart"}})
     await receive_until(ws, is_bot_message)
     sent = stand_in_rasa.received[-1]["metadata"]

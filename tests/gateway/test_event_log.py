@@ -12,7 +12,7 @@ import sqlalchemy
 
 from analytics.events import EventLog
 from bot.gateway.keys import HUB, RELAY
-from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.conftest import open_conversation, receive_until, signed
 from tests.gateway.test_handoff import add_agent, ask_for_person, log_in
 
 
@@ -35,7 +35,7 @@ def logged(client, conversation_id=None):
 
 
 async def test_a_bot_turn_is_logged_with_its_reading_and_personal_data_masked(client):
-    ws, welcome = await open_conversation(client, metadata={"customer_id": "C5"})
+    ws, welcome = await open_conversation(client, identity=signed("C5"))
     await ws.send_json({"type": "message", "client_id": "m", "text": "我的手机13800138000，退款多久到账"})
     await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "bot")
     events = await logged_eventually(client, welcome["session_id"], ["customer_message", "bot_answer"])

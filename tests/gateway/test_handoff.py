@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.gateway.keys import HANDOFF
 from handoff.schema import agents
-from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.conftest import open_conversation, receive_until, signed
 
 
 def is_bot(frame) -> bool:
@@ -81,7 +81,7 @@ async def test_the_button_asks_for_a_person_without_the_bot(client, stand_in_ras
 async def test_the_whole_handoff_from_queue_to_rating_through_the_console_api(client, stand_in_rasa):
     add_agent(client, "li", "小李")
     add_agent(client, "wang", "小王")
-    ws, welcome, _ = await ask_for_person(client, metadata={"customer_id": "C7", "tier": "gold"})
+    ws, welcome, _ = await ask_for_person(client, identity=signed("C7", "gold"))
     await ws.send_json({"type": "message", "client_id": "w1", "text": "我的订单2024061812345678少发了一件"})
     await receive_until(ws, lambda f: f["type"] == "ack")
     await asyncio.sleep(0.1)
@@ -240,7 +240,7 @@ async def test_outside_business_hours_the_customer_is_told_when_people_answer(ma
 
 async def test_a_vip_customer_goes_to_a_person_on_the_first_message_without_the_bot(client, stand_in_rasa):
     add_agent(client, "li", "小李")
-    ws, welcome = await open_conversation(client, metadata={"tier": "diamond", "customer_id": "V1"})
+    ws, welcome = await open_conversation(client, identity=signed("V1", "diamond"))
     await ws.send_json({"type": "message", "client_id": "v", "text": "你好"})
     await receive_until(ws, lambda f: f["type"] == "queue")
     ticket = desk_of(client).queue.open_ticket_for(welcome["session_id"])

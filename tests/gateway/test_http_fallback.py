@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.conftest import open_conversation, receive_until, signed
 
 
 async def hello(client, **body):
@@ -14,7 +14,7 @@ async def hello(client, **body):
 
 
 async def test_hello_send_and_long_poll_get_the_reply(client, stand_in_rasa):
-    welcome = await hello(client, metadata={"customer_id": "C1"})
+    welcome = await hello(client, identity=signed("C1"))
     session = welcome["session_id"]
     assert welcome["type"] == "welcome" and welcome["messages"] == []
     async def poll_until_reply():
@@ -33,8 +33,8 @@ async def test_hello_send_and_long_poll_get_the_reply(client, stand_in_rasa):
     events, typing_states = await poll
     assert [m["text"] for m in events["messages"]] == ["收到：怎么退货"]
     assert events["typing"] is False and typing_states[-1] is False
-    assert stand_in_rasa.received[-1]["metadata"] == {"customer_id": "C1"}
-    resumed = await hello(client, session_id=session)
+    assert stand_in_rasa.received[-1]["metadata"] == {"customer_id": "C1", "tier": ""}
+    resumed = await hello(client, session_id=session, identity=signed("C1"))
     assert resumed["resumed"] is True and [m["seq"] for m in resumed["messages"]] == [1, 2]
 
 

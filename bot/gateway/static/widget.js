@@ -31,10 +31,7 @@
   const forceHttp = opts.transport === "http";
 
   function metadata() {
-    const raw = {
-      customer_id: opts.customerId, tier: opts.tier, order_number: opts.orderNumber, name: opts.name,
-      page_url: location.href, page_title: document.title,
-    };
+    const raw = { order_number: opts.orderNumber, name: opts.name, page_url: location.href, page_title: document.title };
     const out = {};
     Object.keys(raw).forEach((k) => {
       if (raw[k] != null && raw[k] !== "") out[k] = String(raw[k]).slice(0, 200);
@@ -42,11 +39,37 @@
     return out;
   }
 
+  // The logged-in customer as the shop's server signed it (docs/verified-customers.md): data-customer-id,
+  // data-tier, data-expires-at, data-signature, or ShopChatConfig.identity. Without a signature: anonymous.
+  function identity() {
+    const given = opts.identity && typeof opts.identity === "object" ? opts.identity : {
+      customer_id: opts.customerId, tier: opts.tier, expires_at: opts.expiresAt, signature: opts.signature,
+    };
+    if (!given.customer_id || !given.signature) return null;
+    const expires = Number(given.expires_at);
+    return { customer_id: String(given.customer_id), tier: String(given.tier || ""),
+      expires_at: Number.isFinite(expires) ? expires : 0, signature: String(given.signature) };
+  }
+  const OWNER = (identity() || {}).customer_id || "";
+
+  // The stored conversation belongs to whoever was logged in when it was saved: on a shared browser,
+  // after logging out or in as someone else, it is forgotten (the gateway would refuse it anyway).
   function loadSession() {
-    try { return localStorage.getItem(SESSION_KEY); } catch (e) { return null; }
+    try {
+      if ((localStorage.getItem(SESSION_KEY + ":owner") || "") !== OWNER) {
+        localStorage.removeItem(SESSION_KEY);
+        return null;
+      }
+      return localStorage.getItem(SESSION_KEY);
+    } catch (e) { return null; }
   }
   function saveSession(id) { // storage may be blocked: then the session lives as long as the page
-    try { if (id) localStorage.setItem(SESSION_KEY, id); else localStorage.removeItem(SESSION_KEY); } catch (e) { /* ignore */ }
+    try {
+      if (id) {
+        localStorage.setItem(SESSION_KEY, id);
+        localStorage.setItem(SESSION_KEY + ":owner", OWNER);
+      } else localStorage.removeItem(SESSION_KEY);
+    } catch (e) { /* ignore */ }
   }
 
   // ---- state ---------------------------------------------------------------
@@ -667,6 +690,8 @@
   // ---- transports ----------------------------------------------------------
   function helloFrame() {
     const frame = { type: "hello", last_seq: lastSeq, metadata: metadata() };
+    const signed = identity();
+    if (signed) frame.identity = signed;
     if (sessionId) frame.session_id = sessionId;
     return frame;
   }
