@@ -16,6 +16,9 @@ pytestmark = pytest.mark.slow
 BOT = ".shopchat-msg[data-sender=bot]"
 CUSTOMER = ".shopchat-msg[data-sender=customer]"
 REPLY_TIMEOUT_MS = 30_000
+# the demo page for an anonymous visitor: each new browser starts its own conversation (a signed-in demo
+# customer continues their latest one on any browser, the last test shows)
+VISITOR = "/?customer="
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +52,7 @@ def test_a_customer_visit_from_first_question_to_an_outage_and_back(browser, sta
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         # 1. the demo shop page with the widget closed, then opened
-        page.goto(stack.gateway_url + "/")
+        page.goto(stack.gateway_url + VISITOR)
         page.locator("#shopchat-launcher").click()
         page.locator(".shopchat-panel").wait_for(state="visible")
         page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
@@ -128,7 +131,7 @@ def test_enter_while_an_input_method_is_composing_does_not_send(browser, stack, 
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(stack.gateway_url + "/")
+        page.goto(stack.gateway_url + VISITOR)
         page.locator("#shopchat-launcher").click()
         page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
         box = page.locator(".shopchat-input")
@@ -156,7 +159,7 @@ def test_the_widget_on_a_phone_fills_the_screen_and_works_with_the_keyboard(brow
     )
     page = context.new_page()
     try:
-        page.goto(stack.gateway_url + "/")
+        page.goto(stack.gateway_url + VISITOR)
         page.screenshot(path=screenshots / "10-phone-shop-page.png")
         page.locator("#shopchat-launcher").focus()
         page.keyboard.press("Enter")
@@ -181,7 +184,7 @@ def test_the_http_fallback_carries_a_conversation_when_websockets_are_unavailabl
     context.add_init_script("window.ShopChatConfig = { transport: 'http', open: true }")
     page = context.new_page()
     try:
-        page.goto(stack.gateway_url + "/")
+        page.goto(stack.gateway_url + VISITOR)
         page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
         assert page.evaluate("window.ShopChat.transport()") == "http"
         entry = kb.get("refund_arrival_time")
@@ -197,7 +200,7 @@ def test_a_dropped_connection_reconnects_and_a_message_typed_meanwhile_arrives_o
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(stack.gateway_url + "/")
+        page.goto(stack.gateway_url + VISITOR)
         page.locator("#shopchat-launcher").click()
         entry = kb.get("refund_arrival_time")
         send(page, entry.paraphrases[3])
@@ -259,7 +262,7 @@ def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_anot
         agent.screenshot(path=screenshots / "20-agent-console-empty.png")
 
         # the customer asks a question, then presses 转人工 and sees the queue position
-        customer.goto(stack.gateway_url + "/")
+        customer.goto(stack.gateway_url + VISITOR)
         customer.locator("#shopchat-launcher").click()
         send(customer, "退款多久能到账")
         wait_for_bot_count(customer, 1)
