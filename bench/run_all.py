@@ -10,6 +10,7 @@ from bench import (
     handoff_speed,
     masking_speed,
     open_loop,
+    order_latency,
     real_messages,
     scaled_load,
     search_quality,
@@ -35,6 +36,7 @@ def main() -> None:
     scaled_load.main([])
     sql_per_turn.main()
     handoff_speed.main()
+    order_latency.main([])
     masking_speed.main()
     smp2017.main()
 

@@ -20,7 +20,8 @@ from sqlalchemy.pool import QueuePool
 from core.settings import PROJECT_ROOT, project_path, settings
 
 # the one MetaData every table of the product is defined on (bot/gateway/store.py, handoff/schema.py,
-# analytics/events.py); Alembic's env.py targets it, the migrations in migrations/versions/ create it
+# analytics/events.py, orders/demo_schema.py); Alembic's env.py targets it, the migrations in
+# migrations/versions/ create it
 metadata = MetaData()
 # PostgreSQL advisory lock taken while migrating (any constant the product's other locks do not use)
 MIGRATION_LOCK = 7_140_301

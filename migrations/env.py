@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 import analytics.events  # noqa: F401, E402
 import bot.gateway.store  # noqa: F401, E402
 import handoff.schema  # noqa: F401, E402
+import orders.demo_schema  # noqa: F401, E402
 from core.db import metadata
 
 config = context.config
