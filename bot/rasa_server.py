@@ -6,17 +6,20 @@ from __future__ import annotations
 import os
 import sys
 
-from bot import rasa_speedups
 from core.settings import settings
+
+# Before anything imports Rasa's lock store, which reads its lock lifetime once, at import. A conversation's
+# ticket held by a Rasa process that was killed blocks the conversation on every other process until the
+# ticket expires (Rasa's default: 60 s); the gateway stops waiting for an answer after
+# gateway.bot_timeout_seconds, so a longer ticket serves no one.
+os.environ.setdefault("TICKET_LOCK_LIFETIME",
+                      str(max(1, int(float(settings()["rasa"].get("lock_lifetime_seconds") or 20)))))
+
+from bot import rasa_speedups  # noqa: E402
 
 
 def main() -> None:
     """Runs Rasa's command line with the speed-ups installed."""
-    # Rasa reads its lock lifetime once, at import. A conversation's ticket held by a Rasa process that was
-    # killed blocks the conversation on every other process until the ticket expires (Rasa's default: 60 s);
-    # the gateway stops waiting for an answer after gateway.bot_timeout_seconds, so a longer ticket serves no one
-    lifetime = int(float(settings()["rasa"].get("lock_lifetime_seconds") or 20))
-    os.environ.setdefault("TICKET_LOCK_LIFETIME", str(max(1, lifetime)))
     rasa_speedups.install()
     from rasa.__main__ import main as rasa_main
 
