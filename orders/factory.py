@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
+from sqlalchemy.engine import Engine
+
 from core.db import absolute_sqlite_url, create_database_engine, upgrade_schema
 from core.settings import SettingsError, settings
 from orders.circuit_breaker import CircuitBreaker
@@ -12,14 +14,17 @@ from orders.port import OrderSystem
 from orders.shop_api import ShopApiOrderSystem
 
 
-def order_system_from_settings(values: Optional[Mapping[str, Dict[str, Any]]] = None) -> OrderSystem:
-    """`demo`: the embedded demo in the product's database; `http`: the shop's REST API."""
+def order_system_from_settings(values: Optional[Mapping[str, Dict[str, Any]]] = None,
+                               engine: Optional[Engine] = None) -> OrderSystem:
+    """`demo`: the embedded demo in the product's database (`engine`, or one made from `database.url`);
+    `http`: the shop's REST API."""
     values = values or settings()
     section = dict(values.get("orders") or {})
     backend = str(section.get("backend") or "demo")
     if backend == "demo":
-        engine = create_database_engine(absolute_sqlite_url(str((values.get("database") or {}).get("url"))))
-        upgrade_schema(engine)
+        if engine is None:
+            engine = create_database_engine(absolute_sqlite_url(str((values.get("database") or {}).get("url"))))
+            upgrade_schema(engine)
         return DemoOrderSystem(engine)
     if backend == "http":
         return ShopApiOrderSystem(

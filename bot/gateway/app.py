@@ -55,6 +55,7 @@ from bot.gateway.keys import (
     IDENTITIES,
     KNOWLEDGE,
     NOTICES,
+    ORDERS,
     RASA,
     RELAY,
     SERVICE,
@@ -72,6 +73,7 @@ from handoff.business_hours import BusinessHours
 from handoff.escalation import Rules
 from handoff.queue import TicketQueue
 from handoff.services import HandoffService
+from orders.factory import order_system_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[CONSOLES] = consoles
     app[KNOWLEDGE] = LazyKnowledge()
     app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
+    app[ORDERS] = order_system_from_settings({"orders": config.orders}, engine)
     identities = CustomerIdentities.from_settings(config.identity)
     app[IDENTITIES] = identities
     app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length, identities)
@@ -205,6 +208,7 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
                 await task
         await relay.drain()
         await rasa.close()
+        await app[ORDERS].close()
         await recorder.drain()
         recorder.close()
         if shared:

@@ -39,15 +39,17 @@ class GatewayConfig:
     replica: str = "gateway"
     unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
     slow_text: str = "小云正在查询，请稍候……"
-    # settings.yml sections `escalation`, `handoff`, `analytics` and `identity`, as read
+    # settings.yml sections `escalation`, `handoff`, `analytics`, `identity` and `orders`, as read
     escalation: Dict[str, Any] = field(default_factory=dict)
     identity: Dict[str, Any] = field(default_factory=dict)
+    orders: Dict[str, Any] = field(default_factory=dict)
     handoff: Dict[str, Any] = field(default_factory=dict)
     analytics: Dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, values: Optional[Mapping[str, Dict[str, Any]]] = None) -> GatewayConfig:
-        """Reads the `gateway`, `rasa`, `database`, `escalation`, `handoff`, `analytics` and `identity` sections."""
+        """Reads the `gateway`, `rasa` and `database` sections, and keeps `escalation`, `handoff`, `analytics`,
+        `identity` and `orders` for the services that read them."""
         values = values or settings()
         gateway = dict(values.get("gateway") or {})
         rasa = values.get("rasa") or {}
@@ -56,7 +58,8 @@ class GatewayConfig:
         origins = gateway.pop("allowed_origins", "") or ""
         if isinstance(origins, str):
             origins = [item.strip() for item in origins.split(",")]
-        known = {name for name in cls.__dataclass_fields__} - {"escalation", "handoff", "analytics", "identity"}
+        sections = {"escalation", "handoff", "analytics", "identity", "orders"}
+        known = {name for name in cls.__dataclass_fields__} - sections
         unknown = set(gateway) - known
         if unknown:
             raise SettingsError(f"settings.yml: unknown setting(s) in section 'gateway': {', '.join(sorted(unknown))}")
@@ -65,6 +68,7 @@ class GatewayConfig:
             handoff=dict(values.get("handoff") or {}),
             analytics=dict(values.get("analytics") or {}),
             identity=dict(values.get("identity") or {}),
+            orders=dict(values.get("orders") or {}),
             rasa_url=rasa_urls or f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
             database_url=database_url,
             allowed_origins=tuple(o.rstrip("/") for o in origins if o),

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised, with_agents
 from bot.gateway.console_socket import console_socket
-from bot.gateway.keys import AGENTS, CONSOLES, HANDOFF, KNOWLEDGE
+from bot.gateway.customer_orders import customer_orders
+from bot.gateway.keys import AGENTS, CONSOLES, HANDOFF, HUB, KNOWLEDGE, ORDERS
 from handoff.accounts import Agent
 from handoff.queue import Ticket, TicketError
 from handoff.services import HandoffService
@@ -142,6 +143,16 @@ async def get_ticket(request: web.Request, agent: Agent) -> web.Response:
 
 
 @logged_in
+async def ticket_orders(request: web.Request, agent: Agent) -> web.Response:
+    """The customer's orders and the order in question, beside the ticket's transcript."""
+    ticket = await _ticket_for(request, agent)
+    hub = request.config_dict[HUB]
+    metadata = await hub.shop_metadata(ticket.conversation_id) or {}
+    texts = [m.text for m in await hub.history(ticket.conversation_id) if m.sender == "customer"]
+    return _json(await customer_orders(request.config_dict[ORDERS], metadata, texts))
+
+
+@logged_in
 async def post_message(request: web.Request, agent: Agent) -> web.Response:
     body = await _body(request)
     text = body.get("text")
@@ -195,6 +206,7 @@ def create_console_app() -> web.Application:
     app.router.add_get("/api/queue", queue)
     app.router.add_post("/api/tickets/next", take_next)
     app.router.add_get("/api/tickets/{ticket_id}", get_ticket)
+    app.router.add_get("/api/tickets/{ticket_id}/orders", ticket_orders)
     app.router.add_post("/api/tickets/{ticket_id}/take", take)
     app.router.add_post("/api/tickets/{ticket_id}/messages", post_message)
     app.router.add_post("/api/tickets/{ticket_id}/transfer", transfer)

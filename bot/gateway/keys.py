@@ -21,6 +21,7 @@ from bot.gateway.knowledge_lookup import LazyKnowledge
 from bot.gateway.rasa_client import RasaClient
 from handoff.accounts import AgentDirectory
 from handoff.services import HandoffService
+from orders.port import OrderSystem
 
 CONFIG = web.AppKey("config", GatewayConfig)
 HUB = web.AppKey("hub", ConversationHub)
@@ -34,3 +35,4 @@ CONSOLES = web.AppKey("consoles", ConsoleHub)
 KNOWLEDGE = web.AppKey("knowledge", LazyKnowledge)
 DASHBOARD = web.AppKey("dashboard", DashboardData)
 IDENTITIES = web.AppKey("identities", CustomerIdentities)
+ORDERS = web.AppKey("orders", OrderSystem)

@@ -408,3 +408,49 @@ def test_on_a_shared_browser_each_signed_in_customer_sees_only_their_own_convers
         assert errors == []
     finally:
         context.close()
+
+
+def test_an_agent_sees_the_verified_customer_s_order_beside_the_transcript(browser, stack, screenshots):
+    import subprocess
+    import sys
+
+    account = subprocess.run(
+        [sys.executable, "-m", "handoff.accounts", "add", "browser-zhao", "--name", "小赵", "--password-stdin"],
+        input="agent-pass-123\n", cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
+    )
+    assert account.returncode == 0, account.stderr
+    agent_context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    customer_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    agent, customer = agent_context.new_page(), customer_context.new_page()
+    errors = []
+    agent.on("pageerror", lambda error: errors.append(str(error)))
+    customer.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        agent.goto(stack.gateway_url + "/console")
+        agent.fill("#console-login input[name=username]", "browser-zhao")
+        agent.fill("#console-login input[name=password]", "agent-pass-123")
+        agent.click("#console-login button[type=submit]")
+        agent.locator("#console-main").wait_for(state="visible")
+
+        # 王女士, signed in on the product page of the earbuds she ordered, asks for a person
+        customer.goto(stack.gateway_url + "/?customer=C10086")
+        customer.locator("#shopchat-launcher").click()
+        customer.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        customer.locator(".shopchat-human").click()
+        customer.locator(".shopchat-queue").wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
+
+        agent.locator(".console-queue-item").first.wait_for(timeout=10_000)
+        agent.click("#console-take-next")
+        focus = agent.locator("#console-orders .console-order-focus")
+        focus.wait_for(timeout=10_000)
+        card = focus.inner_text()
+        assert "2026120112345678" in card and "已发货" in card and "顺丰速运" in card and "138****8000" in card
+        assert "已验证客户 C10086" in agent.locator("#console-orders-who").inner_text()
+        assert agent.locator("#console-orders .console-order").count() >= 3
+        agent.screenshot(path=screenshots / "30-agent-sees-the-customer-s-orders.png")
+        agent.click("#console-resolve")
+        agent.click("#console-resolve-confirm")
+        assert errors == []
+    finally:
+        agent_context.close()
+        customer_context.close()

@@ -79,6 +79,11 @@
     return isNaN(d.getTime()) ? "" : String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
   }
 
+  function fmtDay(iso) { // 12月5日 14:30, for order times that are days apart
+    const d = new Date(iso);
+    return isNaN(d.getTime()) ? "" : (d.getMonth() + 1) + "月" + d.getDate() + "日 " + fmtClock(iso);
+  }
+
   const reasonText = (reason) => REASONS[reason] || reason || "";
   const tierText = (tier) => (!tier ? "" : /^s?vip\d*$/i.test(tier) ? String(tier).toUpperCase() : String(tier));
 
@@ -326,7 +331,64 @@
     box.scrollTop = box.scrollHeight;
     renderClosed();
     renderMine();
+    if (!same) loadOrders(ticket.id);
     if (!same && isMine(ticket)) $("#console-reply").focus();
+  }
+
+  // ---- the customer's orders (beside the transcript) ----------------------
+
+  let ordersSeq = 0;
+
+  async function loadOrders(ticketId) {
+    const seq = ++ordersSeq;
+    const panel = $("#console-orders");
+    try {
+      const data = await api("GET", "/tickets/" + encodeURIComponent(ticketId) + "/orders");
+      if (seq === ordersSeq) renderOrders(data);
+    } catch (e) {
+      if (seq === ordersSeq) panel.hidden = true;
+    }
+  }
+
+  function orderCard(o, focus, verified) {
+    const card = el("article", "console-order" + (focus ? " console-order-focus" : ""));
+    card.dataset.orderNumber = o.order_number;
+    const head = el("div", "console-item-row");
+    head.append(el("strong", "console-order-number", o.order_number),
+      el("span", "console-status console-order-status-" + o.status, o.status_text));
+    if (focus) head.append(el("span", "console-order-tag", "本次咨询"));
+    if (focus && !verified) head.append(el("span", "console-order-tag console-order-unverified", "客户身份未验证"));
+    card.append(head, el("div", "console-order-summary", o.summary + " · ¥" + o.total));
+    if (o.shipment) {
+      const s = o.shipment;
+      card.append(el("div", "console-order-line", s.carrier + " " + s.tracking_number));
+      if (s.latest) card.append(el("div", "console-order-line", fmtDay(s.latest.at) + " " + s.latest.description));
+      if (s.expected_delivery && !o.delivered_at) {
+        card.append(el("div", "console-order-line console-muted", "预计送达 " + fmtDay(s.expected_delivery)));
+      }
+    } else if (o.promised_dispatch_by && o.status === "awaiting_shipment") {
+      card.append(el("div", "console-order-line", "承诺发货 " + fmtDay(o.promised_dispatch_by)));
+    }
+    (o.after_sales || []).forEach((a) => card.append(el("div", "console-order-line", "售后 " + a.id + " " + a.kind + "（" + a.status + "）")));
+    if (focus) {
+      const r = o.receiver;
+      card.append(el("div", "console-order-line console-muted", r.name + " " + r.phone + " " + r.address));
+    }
+    return card;
+  }
+
+  function renderOrders(data) {
+    const panel = $("#console-orders");
+    const list = $("#console-orders-list");
+    clear(list);
+    $("#console-orders-who").textContent = data.verified ? "已验证客户 " + data.customer_id : "匿名客户";
+    if (data.unavailable) list.append(el("p", "console-empty", "订单系统暂时无法访问"));
+    const focus = data.in_question;
+    if (focus) list.append(orderCard(focus, true, focus.owner_verified));
+    (data.orders || []).filter((o) => !focus || o.order_number !== focus.order_number)
+      .forEach((o) => list.append(orderCard(o, false, true)));
+    if (!list.childNodes.length) list.append(el("p", "console-empty", data.verified ? "暂无订单" : "客户未登录，未提到订单号"));
+    panel.hidden = false;
   }
 
   function closeTicketView() {
@@ -341,6 +403,8 @@
     $("#console-ticket-body").hidden = true;
     clear($("#console-transcript"));
     clear($("#console-ticket-header"));
+    ordersSeq++;
+    $("#console-orders").hidden = true;
   }
 
   function renderHeader() {
