@@ -439,10 +439,18 @@ def test_an_agent_sees_the_verified_customer_s_order_beside_the_transcript(brows
         customer.locator(".shopchat-human").click()
         customer.locator(".shopchat-queue").wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
 
-        agent.locator(".console-queue-item").first.wait_for(timeout=10_000)
-        agent.click("#console-take-next")
+        # other tests may have left customers waiting: the agent takes exactly this one, then opens it
+        agent.locator(".console-queue-item", has_text="C10086").wait_for(timeout=10_000)
+        ticket_id = agent.evaluate("""async () => {
+            const queue = await (await fetch('/console/api/queue')).json();
+            const mine = queue.waiting.find((t) => t.customer_id === 'C10086');
+            await fetch('/console/api/tickets/' + mine.id + '/take', {method: 'POST'});
+            return String(mine.id);
+        }""")
+        agent.locator(f".console-mine-item[data-ticket-id='{ticket_id}']").click()
+        agent.locator("#console-orders").wait_for(state="visible", timeout=10_000)
         focus = agent.locator("#console-orders .console-order-focus")
-        focus.wait_for(timeout=10_000)
+        assert focus.count() == 1, agent.locator("#console-orders").inner_text()
         card = focus.inner_text()
         assert "2026120112345678" in card and "已发货" in card and "顺丰速运" in card and "138****8000" in card
         assert "已验证客户 C10086" in agent.locator("#console-orders-who").inner_text()

@@ -57,7 +57,9 @@ async def test_a_suggestion_button_from_the_bot_answers_its_entry(stack, kb):
 
 async def test_shop_metadata_from_the_page_is_in_rasas_tracker(stack):
     metadata = {"page_url": "http://shop/p/1", "order_number": "2024061812345678"}
-    identity = signed_claim(STACK_IDENTITY_SECRET, "C10086", "vip")
+    # a customer of this test alone: a signed-in customer continues their latest conversation, and other
+    # tests talk as the demo customers
+    identity = signed_claim(STACK_IDENTITY_SECRET, "E2E-METADATA", "vip")
     async with aiohttp.ClientSession() as session:
         ws, welcome = await open_socket(session, stack, metadata=metadata, identity=identity)
         await ws.send_json({"type": "message", "client_id": "m1", "text": "你好"})
@@ -66,7 +68,7 @@ async def test_shop_metadata_from_the_page_is_in_rasas_tracker(stack):
         with urllib.request.urlopen(url, timeout=10) as response:
             tracker = json.loads(response.read())
     user_events = [e for e in tracker["events"] if e["event"] == "user"]
-    assert {**metadata, "customer_id": "C10086", "tier": "vip"}.items() <= user_events[-1]["metadata"].items()
+    assert {**metadata, "customer_id": "E2E-METADATA", "tier": "vip"}.items() <= user_events[-1]["metadata"].items()
     assert user_events[-1]["input_channel"] == "widget"
 
 
