@@ -1,8 +1,9 @@
 """A problem with one order: find out which order, then hand it to a person with the order number.
 
 The order number comes from the message (a typed number or a pasted order card), the page the
-widget is on (metadata `order_number`), an earlier turn, or the form's question. Looking the
-order up in the shop's order system comes later (`orders/`); until then a person takes it.
+widget is on (metadata `order_number`), an earlier turn, or the form's question, which offers a
+verified customer their latest orders (from the shop's order system, `orders/`) as buttons. A person
+takes the problem with the order number.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.conversation import report
 from actions.escalate import hand_over
+from actions.order_access import verified_customers_orders
 from handoff.escalation import rules
 
 ORDER_SLOT = "order_number"
@@ -71,15 +73,23 @@ class ValidateOrderProblemForm(FormValidationAction):
 
 
 class ActionAskOrderNumber(Action):
-    """The form's question: which order (the customer's own orders become buttons once orders/ exists)."""
+    """The form's question: which order. A verified customer picks one of their latest orders from buttons
+    (or types another number); anyone else is asked for the number."""
 
     def name(self) -> str:
         return "action_ask_order_number"
 
-    def run(
+    async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_ask_order_number")
+        customer_id = (tracker.latest_message.get("metadata") or {}).get("customer_id")
+        orders = await verified_customers_orders(customer_id)
+        if orders:
+            buttons = [{"title": f"{o.order_number} {o.summary}",
+                        "payload": f'/order_problem{{"order_number": "{o.order_number}"}}'} for o in orders]
+            dispatcher.utter_message(response="utter_ask_which_of_your_orders", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_ask_order_number")
         report(dispatcher, tracker, "clarification", suggested=[], route="order")
         return []
 

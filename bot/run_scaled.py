@@ -85,7 +85,7 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
     conf = write_nginx_conf(work, host, ports.public, ports.gateways, ports.actions_upstream, ports.action_servers)
     services = [
         Service(f"action server {n}", [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(port)],
-                f"http://127.0.0.1:{port}/health")
+                f"http://127.0.0.1:{port}/health", env={"SHOP_DATABASE_URL": database_url})
         for n, port in enumerate(ports.action_servers, start=1)
     ]
     services += [

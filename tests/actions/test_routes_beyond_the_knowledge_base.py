@@ -31,7 +31,8 @@ def test_the_order_number_can_come_from_a_pasted_card_or_the_page(dispatcher, do
 
 
 def test_asking_for_the_order_number_is_reported_as_the_order_route(dispatcher, domain):
-    ActionAskOrderNumber().run(dispatcher, make_tracker("快递不动了", intent="order_problem"), domain)
+    # an anonymous visitor (no verified customer id in the metadata): asked for the number, no orders read
+    asyncio.run(ActionAskOrderNumber().run(dispatcher, make_tracker("快递不动了", intent="order_problem"), domain))
     assert dispatcher.messages[0]["response"] == "utter_ask_order_number"
     assert report_of(dispatcher)["route"] == "order"
 
