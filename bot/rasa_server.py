@@ -8,12 +8,10 @@ import sys
 
 from core.settings import settings
 
-# Before anything imports Rasa's lock store, which reads its lock lifetime once, at import. A conversation's
-# ticket held by a Rasa process that was killed blocks the conversation on every other process until the
-# ticket expires (Rasa's default: 60 s); the gateway stops waiting for an answer after
-# gateway.bot_timeout_seconds, so a longer ticket serves no one.
+# Before anything imports Rasa's lock store, which reads its lock lifetime once, at import (settings.yml,
+# rasa.lock_lifetime_seconds, says what a shorter or longer one costs).
 os.environ.setdefault("TICKET_LOCK_LIFETIME",
-                      str(max(1, int(float(settings()["rasa"].get("lock_lifetime_seconds") or 20)))))
+                      str(max(1, int(float(settings()["rasa"].get("lock_lifetime_seconds") or 60)))))
 
 from bot import rasa_speedups  # noqa: E402
 
