@@ -4,7 +4,7 @@ the gateway has brought the database up to date."""
 from __future__ import annotations
 
 import logging
-import threading
+from functools import lru_cache
 from typing import List, Optional
 
 from orders.errors import OrderError
@@ -14,17 +14,11 @@ from orders.port import OrderSystem
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_instance: Optional[OrderSystem] = None
 
-
+@lru_cache(maxsize=1)
 def order_system() -> OrderSystem:
     """The process-wide order system the settings choose (`orders.backend`)."""
-    global _instance
-    with _lock:
-        if _instance is None:
-            _instance = order_system_from_settings()
-        return _instance
+    return order_system_from_settings()
 
 
 async def verified_customers_orders(customer_id: Optional[str], limit: int = 5) -> List[Order]:

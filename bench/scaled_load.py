@@ -32,6 +32,7 @@ from bench.open_loop import (
     _customer_over_socket,
     _customer_to_rasa,
     bot_questions,
+    process_cpu_seconds,
 )
 from bench.server_speed import peak_memory_mb, percentile
 from bot.gateway.rasa_client import WEBHOOK_PATH
@@ -63,20 +64,6 @@ class Target:
     pids: Dict[str, int] = field(default_factory=dict)
 
 
-def _cpu_of(pid: int) -> float:
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == pid or int(entry.name) == pid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
-
-
 def _server_cpu() -> Dict[str, float]:
     totals = {name: 0.0 for name in SERVERS.values()}
     for entry in Path("/proc").iterdir():
@@ -94,7 +81,7 @@ def _server_cpu() -> Dict[str, float]:
 
 
 def _cpu_snapshot(target: Target) -> Dict[str, float]:
-    snapshot = {name: _cpu_of(pid) for name, pid in target.pids.items()}
+    snapshot = {name: process_cpu_seconds(pid) for name, pid in target.pids.items()}
     snapshot.update(_server_cpu())
     return snapshot
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -17,7 +17,8 @@ from orders import policy
 from orders.demo_schema import demo_order_requests, demo_orders
 from orders.demo_seed import demo_orders as seed_orders
 from orders.errors import ActionRefused, OrderNotFound
-from orders.model import CANCELLED, AfterSale, Invoice, Order, Receiver, masked_phone
+from orders.model import CANCELLED, AfterSale, Invoice, Order, Receiver
+from orders.policy import Decision
 
 # the demo's orders are seeded again once they are this old, so that "shipped 2 days ago" stays true
 RESEED_AFTER = timedelta(hours=24)
@@ -83,9 +84,10 @@ class DemoOrderSystem:
         return bool(found) and len(last4) == 4 and last4.isdigit() and digits.endswith(last4)
 
     # -- changes ------------------------------------------------------------------------------------------
-    def _change(self, order_number: str, action: str, request_id: str,
-                change: Callable[[Order, datetime], Tuple[Order, Dict[str, Any]]]) -> Dict[str, Any]:
-        """Runs `change` on the order under a row lock, once per request id; returns its result."""
+    def _change(self, order_number: str, action: str, request_id: str, decide: Callable[[Order, datetime], Decision],
+                apply: Callable[[Order, datetime], Tuple[Order, Any]]) -> Dict[str, Any]:
+        """Under a row lock and once per request id: checks the shop's rule (`decide`), makes the change (`apply`
+        returns the changed order and the result) and returns the result's JSON, the stored one on a repeat."""
         self._ensure_seeded()
         if not request_id or len(request_id) > 64:
             raise ActionRefused("bad_request", "请求缺少编号，请重试。")
@@ -98,12 +100,25 @@ class DemoOrderSystem:
                 return dict(done.result)
             order = self._locked(connection, order_number)
             now = self.clock()
-            changed, result = change(order, now)
+            decision = decide(order, now)
+            if not decision.allowed:
+                raise ActionRefused(decision.code, decision.text)
+            changed, result = apply(order, now)
             connection.execute(update(demo_orders).where(demo_orders.c.order_number == order_number)
                                .values(document=changed.to_json(), updated_at=now))
             connection.execute(insert(demo_order_requests).values(
-                request_id=request_id, order_number=order_number, action=action, result=result, created_at=now))
-            return result
+                request_id=request_id, order_number=order_number, action=action, result=result.to_json(),
+                created_at=now))
+            return result.to_json()
+
+    def _order_change(self, order_number: str, action: str, request_id: str,
+                      decide: Callable[[Order, datetime], Decision],
+                      apply: Callable[[Order, datetime], Order]) -> Order:
+        """A change whose result is the changed order."""
+        def both(order: Order, now: datetime) -> Tuple[Order, Order]:
+            changed = apply(order, now)
+            return changed, changed
+        return Order.from_json(self._change(order_number, action, request_id, decide, both))
 
     @staticmethod
     def _locked(connection: Connection, order_number: str) -> Order:
@@ -114,50 +129,35 @@ class DemoOrderSystem:
             raise OrderNotFound("没有找到这个订单号，请核对后再发一次。")
         return Order.from_json(document)
 
-    @staticmethod
-    def _allowed(decision: policy.Decision) -> None:
-        if not decision.allowed:
-            raise ActionRefused(decision.code, decision.text)
-
     def urge_shipment_now(self, order_number: str, request_id: str) -> Order:
-        def change(order: Order, now: datetime):
-            self._allowed(policy.can_urge(order))
-            changed = replace(order, shipment_urged_at=now)
-            return changed, changed.to_json()
-        return Order.from_json(self._change(order_number, "urge", request_id, change))
+        return self._order_change(order_number, "urge", request_id, lambda order, now: policy.can_urge(order),
+                                  lambda order, now: replace(order, shipment_urged_at=now))
 
     def change_receiver_now(self, order_number: str, receiver: Receiver, request_id: str) -> Order:
-        def change(order: Order, now: datetime):
-            self._allowed(policy.can_change_receiver(order))
-            changed = replace(order, receiver=receiver)
-            return changed, changed.to_json()
-        return Order.from_json(self._change(order_number, "change_receiver", request_id, change))
+        return self._order_change(order_number, "change_receiver", request_id,
+                                  lambda order, now: policy.can_change_receiver(order),
+                                  lambda order, now: replace(order, receiver=receiver))
 
     def cancel_now(self, order_number: str, reason: str, request_id: str) -> Order:
-        def change(order: Order, now: datetime):
-            self._allowed(policy.can_cancel(order))
-            changed = replace(order, status=CANCELLED, promised_dispatch_by=None)
-            return changed, changed.to_json()
-        return Order.from_json(self._change(order_number, "cancel", request_id, change))
+        return self._order_change(order_number, "cancel", request_id, lambda order, now: policy.can_cancel(order),
+                                  lambda order, now: replace(order, status=CANCELLED, promised_dispatch_by=None))
 
     def start_after_sale_now(self, order_number: str, kind: str, reason: str, request_id: str) -> AfterSale:
-        def change(order: Order, now: datetime):
-            self._allowed(policy.can_start_after_sale(order, kind, now))
+        def apply(order: Order, now: datetime) -> Tuple[Order, AfterSale]:
             number = f"AS{now.strftime('%Y%m%d')}{len(order.after_sales) + 1:03d}{order.order_number[-4:]}"
             opened = AfterSale(number, kind, "requested", reason[:200], now)
-            changed = replace(order, after_sales=[*order.after_sales, opened])
-            return changed, {**asdict(opened), "created_at": now.isoformat()}
-        result = self._change(order_number, f"after_sale:{kind}", request_id, change)
-        return AfterSale(result["id"], result["kind"], result["status"], result["reason"],
-                         datetime.fromisoformat(result["created_at"]))
+            return replace(order, after_sales=[*order.after_sales, opened]), opened
+        return AfterSale.from_json(self._change(
+            order_number, f"after_sale:{kind}", request_id,
+            lambda order, now: policy.can_start_after_sale(order, kind, now), apply))
 
     def request_invoice_now(self, order_number: str, title: str, email: str, tax_id: str,
                             request_id: str) -> Invoice:
-        def change(order: Order, now: datetime):
-            self._allowed(policy.can_request_invoice(order, now))
+        def apply(order: Order, now: datetime) -> Tuple[Order, Invoice]:
             invoice = Invoice("requested", title[:100], email[:200], tax_id[:40])
-            return replace(order, invoice=invoice), asdict(invoice)
-        return Invoice(**self._change(order_number, "invoice", request_id, change))
+            return replace(order, invoice=invoice), invoice
+        return Invoice.from_json(self._change(order_number, "invoice", request_id,
+                                              lambda order, now: policy.can_request_invoice(order, now), apply))
 
     # -- the OrderSystem interface ------------------------------------------------------------------------
     async def orders_of(self, customer_id: str, limit: int = 10) -> List[Order]:
@@ -188,8 +188,3 @@ class DemoOrderSystem:
     async def close(self) -> None:
         return None
 
-
-def shown_receiver(order: Order) -> Dict[str, str]:
-    """The receiver as the bot or an agent shows it: the phone masked."""
-    return {"name": order.receiver.name, "phone": masked_phone(order.receiver.phone),
-            "address": order.receiver.address}

@@ -6,7 +6,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from sqlalchemy.engine import Engine
 
-from core.db import absolute_sqlite_url, create_database_engine, upgrade_schema
+from core.db import absolute_sqlite_url, create_database_engine
 from core.settings import SettingsError, settings
 from orders.circuit_breaker import CircuitBreaker
 from orders.demo_system import DemoOrderSystem
@@ -16,15 +16,14 @@ from orders.shop_api import ShopApiOrderSystem
 
 def order_system_from_settings(values: Optional[Mapping[str, Dict[str, Any]]] = None,
                                engine: Optional[Engine] = None) -> OrderSystem:
-    """`demo`: the embedded demo in the product's database (`engine`, or one made from `database.url`);
-    `http`: the shop's REST API."""
+    """`demo`: the embedded demo in the product's database (`engine`, or one made from `database.url`, which
+    the gateway has migrated: it owns the schema); `http`: the shop's REST API."""
     values = values or settings()
     section = dict(values.get("orders") or {})
     backend = str(section.get("backend") or "demo")
     if backend == "demo":
         if engine is None:
             engine = create_database_engine(absolute_sqlite_url(str((values.get("database") or {}).get("url"))))
-            upgrade_schema(engine)
         return DemoOrderSystem(engine)
     if backend == "http":
         return ShopApiOrderSystem(

@@ -82,6 +82,14 @@ class AfterSale:
     reason: str
     created_at: datetime
 
+    def to_json(self) -> Dict[str, Any]:
+        return _isoformat(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> AfterSale:
+        return cls(str(data["id"]), str(data["kind"]), str(data["status"]), str(data.get("reason", "")),
+                   _time(data["created_at"]))
+
 
 @dataclass(frozen=True)
 class Invoice:
@@ -89,6 +97,13 @@ class Invoice:
     title: str
     email: str = ""
     tax_id: str = ""
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> Invoice:
+        return cls(str(data["status"]), str(data["title"]), str(data.get("email", "")), str(data.get("tax_id", "")))
 
 
 @dataclass(frozen=True)
@@ -124,8 +139,7 @@ class Order:
 
     def to_json(self) -> Dict[str, Any]:
         """The contract's JSON object."""
-        data = asdict(self)
-        return _isoformat(data)
+        return _isoformat(asdict(self))
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> Order:
@@ -144,9 +158,8 @@ class Order:
                 events=[TrackingEvent(_time(e["at"]), e["description"], e.get("location", ""))
                         for e in shipment.get("events") or []]),
             delivered_at=_time(data.get("delivered_at")), shipment_urged_at=_time(data.get("shipment_urged_at")),
-            after_sales=[AfterSale(a["id"], a["kind"], a["status"], a.get("reason", ""), _time(a["created_at"]))
-                         for a in data.get("after_sales") or []],
-            invoice=Invoice(**invoice) if invoice else None,
+            after_sales=[AfterSale.from_json(a) for a in data.get("after_sales") or []],
+            invoice=Invoice.from_json(invoice) if invoice else None,
         )
 
 

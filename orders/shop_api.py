@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -20,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 UNAVAILABLE_TEXT = "订单系统暂时无法访问，请稍后再试，或转人工客服帮您查询。"
 RETRY_PAUSE_SECONDS = 0.2
+T = TypeVar("T")
 
 
 class ShopApiOrderSystem:
@@ -81,12 +81,15 @@ class ShopApiOrderSystem:
         raise ShopUnavailable(UNAVAILABLE_TEXT)
 
     @staticmethod
-    def _order(data: Dict[str, Any]) -> Order:
+    def _parsed(read: Callable[[Dict[str, Any]], T], data: Dict[str, Any]) -> T:
         try:
-            return Order.from_json(data)
+            return read(data)
         except (KeyError, TypeError, ValueError) as error:
-            logger.error("the shop's order API sent an order the contract does not allow: %s", error)
+            logger.error("the shop's order API sent an object the contract does not allow: %r", error)
             raise ShopUnavailable(UNAVAILABLE_TEXT) from None
+
+    def _order(self, data: Dict[str, Any]) -> Order:
+        return self._parsed(Order.from_json, data)
 
     async def orders_of(self, customer_id: str, limit: int = 10) -> List[Order]:
         data = await self._call("GET", f"/customers/{quote(customer_id, safe='')}/orders?limit={int(limit)}")
@@ -123,21 +126,13 @@ class ShopApiOrderSystem:
     async def start_after_sale(self, order_number: str, kind: str, reason: str, request_id: str) -> AfterSale:
         data = await self._change(order_number, "after-sales", {"request_id": request_id, "kind": kind,
                                                                 "reason": reason})
-        try:
-            return AfterSale(data["id"], data["kind"], data["status"], data.get("reason", ""),
-                             datetime.fromisoformat(data["created_at"]))
-        except (KeyError, TypeError, ValueError):
-            raise ShopUnavailable(UNAVAILABLE_TEXT) from None
+        return self._parsed(AfterSale.from_json, data)
 
     async def request_invoice(self, order_number: str, title: str, email: str, tax_id: str,
                               request_id: str) -> Invoice:
         data = await self._change(order_number, "invoice", {"request_id": request_id, "title": title,
                                                             "email": email, "tax_id": tax_id})
-        try:
-            return Invoice(str(data["status"]), str(data["title"]), str(data.get("email", "")),
-                           str(data.get("tax_id", "")))
-        except KeyError:
-            raise ShopUnavailable(UNAVAILABLE_TEXT) from None
+        return self._parsed(Invoice.from_json, data)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import asdict
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from aiohttp import web
@@ -93,11 +92,11 @@ async def change(request: web.Request) -> web.Response:
         return web.json_response((await system.cancel(number, str(body.get("reason", "")), request_id)).to_json())
     if action == "after-sales":
         opened = await system.start_after_sale(number, str(body["kind"]), str(body.get("reason", "")), request_id)
-        return web.json_response({**asdict(opened), "created_at": opened.created_at.isoformat()})
+        return web.json_response(opened.to_json())
     if action == "invoice":
         invoice = await system.request_invoice(number, str(body["title"]), str(body.get("email", "")),
                                                str(body.get("tax_id", "")), request_id)
-        return web.json_response(asdict(invoice))
+        return web.json_response(invoice.to_json())
     return _error(404, "not_found", f"no action {action}")
 
 

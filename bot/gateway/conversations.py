@@ -72,24 +72,23 @@ class ChatService:
             self.identities.note_unsigned()
         customer = self.identities.verify(hello.identity)
         metadata = with_customer(hello.metadata, customer)
-        session_id, resumed = hello.session_id, bool(hello.session_id)
+        session_id, known = hello.session_id, None
         if session_id:
             known = await self.hub.shop_metadata(session_id)
             if known is None:
                 raise ProtocolError("unknown_session")
             owner = known.get("customer_id")
             if owner and (customer is None or customer.customer_id != owner):
-                session_id, resumed = None, False
-            elif any(known.get(key) != value for key, value in metadata.items()):
-                await self.hub.update_metadata(session_id, metadata)
+                session_id = None
         if not session_id and customer is not None:
             # signed in on another device or browser: their conversation follows them
             session_id = await self.hub.latest_conversation_of(customer.customer_id)
-            resumed = session_id is not None
-            if session_id:
-                await self.hub.update_metadata(session_id, metadata)
-        if not session_id:
+            known = await self.hub.shop_metadata(session_id) if session_id else None
+        resumed = session_id is not None
+        if session_id is None:
             session_id = await self.hub.start_conversation(metadata)
+        elif any((known or {}).get(key) != value for key, value in metadata.items()):
+            await self.hub.update_metadata(session_id, metadata)
         history = await self.hub.history(session_id, hello.last_seq)
         return Welcome(session_id, resumed, history, self.max_length)
 

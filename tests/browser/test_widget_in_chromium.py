@@ -232,21 +232,32 @@ def test_a_dropped_connection_reconnects_and_a_message_typed_meanwhile_arrives_o
         context.close()
 
 
-def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_another(browser, stack, screenshots):
+def add_agent_account(stack, username: str, name: str) -> None:
+    """An agent account made with the product's own command, as an administrator would."""
     import subprocess
     import sys
 
     account = subprocess.run(
-        [sys.executable, "-m", "handoff.accounts", "add", "browser-li", "--name", "小李", "--password-stdin"],
+        [sys.executable, "-m", "handoff.accounts", "add", username, "--name", name, "--password-stdin"],
         input="agent-pass-123\n", cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
     )
     assert account.returncode == 0, account.stderr
+
+
+def agent_and_customer(browser, errors):
+    """Two browsers, the agent's and the customer's; page errors of both are collected in `errors`."""
     agent_context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     customer_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     agent, customer = agent_context.new_page(), customer_context.new_page()
-    errors = []
     agent.on("pageerror", lambda error: errors.append(str(error)))
     customer.on("pageerror", lambda error: errors.append(str(error)))
+    return agent_context, customer_context, agent, customer
+
+
+def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_another(browser, stack, screenshots):
+    add_agent_account(stack, "browser-li", "小李")
+    errors = []
+    agent_context, customer_context, agent, customer = agent_and_customer(browser, errors)
     try:
         # the agent logs in first, so a person is online
         agent.goto(stack.gateway_url + "/console")
@@ -411,20 +422,9 @@ def test_on_a_shared_browser_each_signed_in_customer_sees_only_their_own_convers
 
 
 def test_an_agent_sees_the_verified_customer_s_order_beside_the_transcript(browser, stack, screenshots):
-    import subprocess
-    import sys
-
-    account = subprocess.run(
-        [sys.executable, "-m", "handoff.accounts", "add", "browser-zhao", "--name", "小赵", "--password-stdin"],
-        input="agent-pass-123\n", cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
-    )
-    assert account.returncode == 0, account.stderr
-    agent_context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    customer_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    agent, customer = agent_context.new_page(), customer_context.new_page()
+    add_agent_account(stack, "browser-zhao", "小赵")
     errors = []
-    agent.on("pageerror", lambda error: errors.append(str(error)))
-    customer.on("pageerror", lambda error: errors.append(str(error)))
+    agent_context, customer_context, agent, customer = agent_and_customer(browser, errors)
     try:
         agent.goto(stack.gateway_url + "/console")
         agent.fill("#console-login input[name=username]", "browser-zhao")
