@@ -25,7 +25,7 @@ help:
 	@echo "make run-scaled  the same as several processes on PostgreSQL and Redis, nginx in front (settings.yml: scaled)"
 	@echo "make chat      talk to the running bot in this terminal"
 	@echo "make test      install and run the whole test suite"
-	@echo "make validate  check the knowledge base and the Rasa training data"
+	@echo "make validate  check the knowledge base, the product catalog and the Rasa training data"
 	@echo "make browser   install Debian's chromium and a CJK font for the browser tests (make test does)"
 	@echo "make bench     measure NLU quality, server and gateway speed (figures to stdout)"
 	@echo "make lint      ruff, and import-linter's layer contracts (pyproject.toml)"
@@ -87,6 +87,7 @@ chat: $(STAMP)
 
 validate: $(STAMP)
 	$(PY) -m knowledge.validate
+	$(PY) -m catalog.validate
 	$(RASA) data validate --data data/nlu data/rules --domain domain.yml --config config.yml
 
 test: $(STAMP) browser nginx

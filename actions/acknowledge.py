@@ -35,7 +35,8 @@ class ActionAcknowledgeCard(Action):
         order_number = shape.get("order_number")
         if order_number and previous_report(tracker).get("route") == "order":
             # the bot had asked which order: this is the answer
-            return [SlotSet("order_number", str(order_number)), FollowupAction("action_order_problem")]
+            return [SlotSet("order_number", str(order_number)), SlotSet("order_task", None),
+                    FollowupAction("action_order_problem")]
         if order_number:
             buttons = [faq_button(k, kb.get(k).question) for k in ORDER_CARD_ENTRIES if k in kb]
             dispatcher.utter_message(

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
@@ -20,6 +20,10 @@ from actions.conversation import (
 )
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import KnowledgeAccess, knowledge_access
+from actions.order_form import FORM as ORDER_FORM
+from actions.order_form import TASK_SLOT, typed_order_number
+from actions.order_replies import task_button
+from actions.order_tasks import PROBLEM, speaks_of_own_order, vocabulary
 from core.settings import settings
 from handoff.escalation import rules
 from knowledge.entry import FaqEntry
@@ -62,14 +66,34 @@ class ActionAnswerFaq(Action):
             return hand_over(dispatcher, tracker, sensitive)
         if is_price_policy(entry.key) and previous_answer(tracker) == entry.key:
             return hand_over(dispatcher, tracker, rules().escalate("request_human", "坚持议价（已说明价格政策）"))
+        task = own_order_task(tracker, entry.key)
+        if task:
+            return [SlotSet(TASK_SLOT, task), FollowupAction(ORDER_FORM)]
         return send_answer(dispatcher, tracker, access, entry)
+
+
+def own_order_task(tracker: Tracker, key: str) -> Optional[str]:
+    """The order task to do instead of quoting the policy, when the question is about the customer's own order:
+    帮我取消订单 and 我的快递到哪了 (the entry leads to a task), or an order number with words that name one
+    (订单2026…我想申请售后). The customer's words name the task more surely than the entry (这单不想要了 帮我取消)."""
+    text = str(tracker.latest_message.get("text") or "")
+    words = vocabulary().task_from_words(text)
+    entry_task = vocabulary().task_for_faq(key)
+    if entry_task and (typed_order_number(tracker) or speaks_of_own_order(text)):
+        return words or entry_task.name
+    if typed_order_number(tracker) and words and words != PROBLEM:
+        return words
+    return None
 
 
 def send_answer(
     dispatcher: CollectingDispatcher, tracker: Tracker, access: KnowledgeAccess, entry: FaqEntry
 ) -> List[EventType]:
-    """The entry's answer (with the customer's order number etc. where it can) and its follow-ups."""
-    buttons = [
+    """The entry's answer (with the customer's order number etc. where it can), a button that does it for the
+    customer's own order when the bot can (帮我取消订单), and the entry's follow-ups."""
+    task = vocabulary().task_for_faq(entry.key)
+    buttons = [task_button(task.button, task.name)] if task else []
+    buttons += [
         faq_button(follow_up.key, follow_up.question)
         for follow_up in (access.kb.get(k) for k in entry.follow_ups)
         if follow_up

@@ -7,6 +7,8 @@ import logging
 from functools import lru_cache
 from typing import List, Optional
 
+from rasa_sdk import Tracker
+
 from orders.errors import OrderError
 from orders.factory import order_system_from_settings
 from orders.model import Order
@@ -19,6 +21,13 @@ logger = logging.getLogger(__name__)
 def order_system() -> OrderSystem:
     """The process-wide order system the settings choose (`orders.backend`)."""
     return order_system_from_settings()
+
+
+def verified_customer(tracker: Tracker) -> Optional[str]:
+    """The customer id the shop signed for this conversation (the gateway passes `customer_id` in the message's
+    metadata only when the signature checked out), or None for an anonymous visitor."""
+    value = (tracker.latest_message.get("metadata") or {}).get("customer_id")
+    return str(value) if value else None
 
 
 async def verified_customers_orders(customer_id: Optional[str], limit: int = 5) -> List[Order]:

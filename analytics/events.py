@@ -11,6 +11,17 @@ Kinds (what `kind` holds):
     resolution        ticket_id, agent, detail.wait_seconds, detail.handling_seconds
     rating            ticket_id, agent, score 1-5, text = comment (masked)
     abandoned         ticket_id: the customer stopped waiting for a person
+
+A bot turn (bot_answer, clarification, fallback) also keeps in its detail what the action reported, each a
+string of at most 32 characters (bot/gateway/event_recorder.py; any other reported key is dropped):
+    route             the kind of turn: order, product, bargain, card, ask
+    self_service      the self-service task: track, not_shipped, urge, change_receiver, cancel, after_sale,
+                      invoice, problem (an order problem handed to a person with the order), or product
+    outcome           asked, done, refused, declined, not_proven, unavailable for an order task; unknown
+                      for a product question the bot could not answer (fallback)
+    attribute         what a product question was about: price, variants, stock, spec, in_box, warranty,
+                      compare, unknown
+The labels and the figures made from them are in analytics/metrics.py (`self_service`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ was not only a greeting. Of the counted conversations:
   failure (a fallback, or "您是想问…" suggestions left unanswered), and the same
   customer did not come back within `recontact_hours` and get escalated.
 Savings = deflected x (human cost per conversation - bot cost per conversation).
+Self-service resolutions = deflected conversations with at least one self-service turn (`self_service` in a
+bot turn's detail: one of an order's tasks or a product question); nothing new decides
+deflection: a self-service answer ending (done, refused, declined) is a bot answer like any other, and a
+fallback ending (order system unavailable, order not proven, product question unknown) is a failure.
 """
 
 from __future__ import annotations
@@ -24,6 +28,36 @@ from analytics.events import Event
 GREETING_INTENTS = frozenset({"greet", "goodbye", "thank"})
 BOT_TURNS = ("bot_answer", "clarification", "fallback", "escalation")
 FAILURE_TURNS = ("clarification", "fallback")
+
+# the self-service tasks a bot turn reports (detail.self_service), in the dashboard's order, with their labels
+SELF_SERVICE_TASKS = {
+    "track": "查物流",
+    "not_shipped": "查发货",
+    "urge": "催发货",
+    "change_receiver": "改地址/电话",
+    "cancel": "取消订单",
+    "after_sale": "退换货/退款",
+    "invoice": "开发票",
+    "problem": "订单问题转人工",
+    "product": "商品咨询",
+}
+# a self-service turn's outcome (detail.outcome); a turn without one is done when the bot answered, asked
+# when it asked, unknown when it fell back (a product answer reports no outcome)
+SELF_SERVICE_OUTCOMES = {
+    "done": "已办理/已答复",
+    "asked": "追问确认",
+    "refused": "规则不允许",
+    "declined": "客户未确认",
+    "not_proven": "无法核实订单",
+    "unavailable": "订单系统不可用",
+    "unknown": "答不上来",
+}
+OUTCOME_OF_TURN = {"bot_answer": "done", "clarification": "asked", "fallback": "unknown"}
+# what a product question was about (detail.attribute)
+PRODUCT_ATTRIBUTES = {
+    "price": "价格", "variants": "款式/颜色", "stock": "库存", "spec": "规格参数", "in_box": "包装清单",
+    "warranty": "保修", "compare": "商品对比", "unknown": "其他",
+}
 
 
 @dataclass(frozen=True)
@@ -134,6 +168,50 @@ def _rates(items: List[Outcome]) -> Dict[str, Any]:
     }
 
 
+def _ordered(counts: Counter, known: Dict[str, str]) -> Dict[str, int]:
+    """Counts in the order of `known` (those seen), then any other key, most frequent first."""
+    first = {key: counts[key] for key in known if counts[key]}
+    return {**first, **{key: n for key, n in counts.most_common() if key not in first}}
+
+
+def self_service(items: List[Outcome], events: List[Event]) -> Dict[str, Any]:
+    """Per self-service task: the counted conversations that used it, their turns by outcome, how many of
+    them the bot resolved; and the self-service resolutions (deflected conversations that used any)."""
+    counted = {o.conversation_id: o for o in items if o.counted}
+    used: Dict[str, set] = defaultdict(set)
+    outcomes_by_task: Dict[str, Counter] = defaultdict(Counter)
+    attributes_by_task: Dict[str, Counter] = defaultdict(Counter)
+    for event in events:
+        task = (event.detail or {}).get("self_service") if event.kind in OUTCOME_OF_TURN else None
+        if not task or event.conversation_id not in counted:
+            continue
+        task = str(task)
+        used[task].add(event.conversation_id)
+        outcomes_by_task[task][str(event.detail.get("outcome") or OUTCOME_OF_TURN[event.kind])] += 1
+        if event.detail.get("attribute"):
+            attributes_by_task[task][str(event.detail["attribute"])] += 1
+    tasks = list(SELF_SERVICE_TASKS) + sorted(task for task in used if task not in SELF_SERVICE_TASKS)
+    any_task = set().union(*used.values()) if used else set()
+    return {
+        "conversations": len(any_task),
+        "resolutions": sum(counted[c].deflected for c in any_task),
+        "tasks": [
+            {
+                "task": task, "label": SELF_SERVICE_TASKS.get(task, task),
+                "conversations": len(used[task]),
+                "deflected": sum(counted[c].deflected for c in used[task]),
+                "turns": sum(outcomes_by_task[task].values()),
+                "outcomes": _ordered(outcomes_by_task[task], SELF_SERVICE_OUTCOMES),
+                "attributes": _ordered(attributes_by_task[task], PRODUCT_ATTRIBUTES),
+            }
+            for task in tasks
+        ],
+        "outcome_labels": dict(SELF_SERVICE_OUTCOMES),
+        "attribute_labels": dict(PRODUCT_ATTRIBUTES),
+        "definition": "自助服务解决 = 用过自助服务（查单、改单、售后、开票、商品咨询等）且由机器人解决的会话数",
+    }
+
+
 def period_label(moment: datetime, by: str, zone: ZoneInfo) -> str:
     """The day, ISO week or month a moment falls in, in local time."""
     local = moment.astimezone(zone).date()
@@ -236,6 +314,7 @@ def summary(
             },
             "bot": {"average": None, "count": 0},
         },
+        "self_service": self_service(in_period, period_events),
         "queue": {
             "tickets": sum(1 for e in period_events if e.kind == "escalation"),
             "wait_p50_s": _percentile(waits, 0.5), "wait_p90_s": _percentile(waits, 0.9),

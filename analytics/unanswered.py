@@ -30,6 +30,10 @@ def failed_questions(events: List[Event]) -> List[Dict[str, Any]]:
         for index, event in enumerate(items):
             if event.kind == "customer_message" and event.text and (event.detail or {}).get("to") != "agent":
                 last_customer = None if event.intent in NOT_QUESTIONS else event
+            elif event.kind in FAILURE_KINDS and (event.detail or {}).get("route") == "order":
+                # the order form's questions (which order? the phone's last 4?) and the order system's outages:
+                # no knowledge-base entry would have answered them
+                last_customer = None
             elif event.kind in FAILURE_KINDS and last_customer is not None and event.reason != "left_message":
                 reply = next((e.text for e in items[index:] if e.kind == "agent_message" and e.text), None)
                 ending = "escalation" if event.kind == "escalation" else "fallback"

@@ -14,6 +14,7 @@ from bench import (
     real_messages,
     scaled_load,
     search_quality,
+    self_service,
     server_speed,
     shop_nlu,
     smp2017,
@@ -28,6 +29,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     search_quality.main()
     real_messages.main([])
+    self_service.main([])
     escalation_rules.main([])
     shop_nlu.main()
     server_speed.main()

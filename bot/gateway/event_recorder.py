@@ -24,6 +24,10 @@ from handoff.events import (
 
 logger = logging.getLogger(__name__)
 
+# what a bot turn's report may add to the row's detail, besides the suggestions; nothing else is kept
+DETAIL_FIELDS = ("route", "self_service", "outcome", "attribute")
+DETAIL_MAX_CHARS = 32
+
 
 class EventRecorder:
     """`record(conversation_id, kind, ...)` from anywhere in the gateway."""
@@ -108,9 +112,13 @@ class EventRecorder:
         detail: Dict[str, Any] = {}
         if analytics and event == "clarification":
             detail["suggested"] = list(analytics.get("suggested") or [])
-        if analytics and analytics.get("route"):
-            # the kind of turn (order, product, bargain, card, ask), for the reports and the benchmarks
-            detail["route"] = str(analytics["route"])[:32]
+        for name in DETAIL_FIELDS:
+            # the kind of turn (order, product, bargain, card, ask), for the reports and the benchmarks, and
+            # a self-service turn's task, outcome and product attribute (analytics/events.py), for the
+            # dashboard's self-service figures; an unknown value is kept, cut short
+            value = (analytics or {}).get(name)
+            if value:
+                detail[name] = str(value)[:DETAIL_MAX_CHARS]
         fields: Dict[str, Any] = {"kb_key": (analytics or {}).get("kb_key"), "detail": detail}
         if customer_id is not None:
             fields["customer_id"] = customer_id

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional
 
 # what the widget may say about the page and the visit; who the customer is comes only from the signed
 # `identity` of a hello (bot/gateway/identity.py), never from these
-METADATA_KEYS = ("page_url", "page_title", "order_number", "name")
+METADATA_KEYS = ("page_url", "page_title", "product_id", "order_number", "name")
 _IDENTITY_KEYS = ("customer_id", "tier")
 METADATA_VALUE_LIMIT = 200
 CLIENT_ID_LIMIT = 64

@@ -339,6 +339,21 @@ def test_a_supervisor_sees_the_simulated_day_on_the_dashboard_and_an_agent_is_re
     assert simulated.returncode == 0, simulated.stdout[-2000:] + simulated.stderr[-2000:]
     assert "Replayed 40 of 40 conversations" in simulated.stdout
     assert "simulating" in simulated.stderr  # the progress bar
+    # a self-service conversation as the gateway logs the order actions' reports (the simulated day may or may
+    # not have any, depending on what the bot's order actions can do), so the self-service chart has a bar
+    from analytics.events import Event, EventLog
+    from core.db import create_database_engine
+
+    engine = create_database_engine(stack.database_url)
+    EventLog(engine).write_many([
+        Event("browser-self-service", "customer_message", intent="order_problem", confidence=0.95,
+              text="我的快递到哪了", detail={"to": "bot"}),
+        Event("browser-self-service", "clarification",
+              detail={"suggested": [], "route": "order", "self_service": "track", "outcome": "asked"}),
+        Event("browser-self-service", "bot_answer",
+              detail={"route": "order", "self_service": "track", "outcome": "done"}),
+    ])
+    engine.dispose()
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     page = context.new_page()
@@ -364,6 +379,13 @@ def test_a_supervisor_sees_the_simulated_day_on_the_dashboard_and_an_agent_is_re
         deflection = page.locator(".dashboard-kpi[data-kpi=deflection]").inner_text()
         assert "%" in deflection
         assert "时薪" in page.locator(".dashboard-kpi[data-kpi=savings]").inner_text()
+        # the self-service chart: a bar per task, done and asked stacked, and the resolutions beside deflection
+        track = page.locator("#chart-self-service g.dashboard-stack[data-key=track]")
+        assert track.locator("rect[data-part=done]").count() == 1
+        assert track.locator("rect[data-part=asked]").count() == 1
+        assert "查物流" in track.text_content() and "办结" in track.text_content()
+        assert page.locator("#chart-self-service g.dashboard-stack").count() >= 9  # every task, used or not
+        assert "其中自助服务解决" in deflection
         page.screenshot(path=screenshots / "31-dashboard-supervisor.png", full_page=True)
         groups = page.locator(".dashboard-group")
         if groups.count():

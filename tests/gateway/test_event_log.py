@@ -150,3 +150,43 @@ async def test_events_logged_at_once_share_a_transaction_and_a_bad_one_loses_no_
     # recorded at once, written together: one transaction for the twenty
     assert kinds.count("bot_answer") == 20 and batched == 1
     assert "fallback" in kinds and "clarification" in kinds and "no_such_kind" not in kinds
+
+
+async def test_a_self_service_report_keeps_its_task_outcome_and_attribute_and_reaches_the_dashboard(client):
+    recorder = client.server.app[RELAY].recorder
+    reading = {"intent": "order_problem", "confidence": 0.93, "entities": []}
+    await recorder.customer_message("self-service", "我的快递到哪了", "bot", reading, customer_id=None)
+    # what actions/conversation.py `report` sends for an order task and a product question
+    await recorder.bot_turn("self-service", {"event": "clarification", "route": "order", "self_service": "track",
+                                             "outcome": "asked", "suggested": []}, customer_id=None)
+    await recorder.bot_turn("self-service", {"event": "bot_answer", "route": "order", "self_service": "track",
+                                             "outcome": "done"}, customer_id=None)
+    await recorder.bot_turn("self-service", {"event": "bot_answer", "route": "product", "self_service": "product",
+                                             "attribute": "price", "kb_key": None}, customer_id=None)
+    # unknown values are kept, cut to 32 characters; keys outside the contract are not kept
+    await recorder.bot_turn("odd-report", {"event": "fallback", "route": "order", "self_service": "x" * 100,
+                                           "outcome": "y" * 40, "attribute": 7, "phone": "13800138000",
+                                           "note": "anything"}, customer_id=None)
+    await recorder.drain()
+    turns = [e for e in logged(client, "self-service") if e.kind != "customer_message"]
+    assert len(turns) == 3
+    asked, done, product = turns
+    assert (asked.kind, asked.detail) == (
+        "clarification", {"suggested": [], "route": "order", "self_service": "track", "outcome": "asked"})
+    assert (done.kind, done.detail) == ("bot_answer", {"route": "order", "self_service": "track", "outcome": "done"})
+    assert product.detail == {"route": "product", "self_service": "product", "attribute": "price"}
+    [odd] = logged(client, "odd-report")
+    assert odd.kind == "fallback"
+    assert odd.detail == {"route": "order", "self_service": "x" * 32, "outcome": "y" * 32, "attribute": "7"}
+
+    add_agent(client, "boss", "张主管", role="supervisor")
+    boss = await log_in(client, "boss")
+    summary = await (await client.get("/dashboard/api/summary", headers=boss)).json()
+    block = summary["self_service"]
+    tasks = {t["task"]: t for t in block["tasks"]}
+    assert (block["conversations"], block["resolutions"]) == (1, 1)
+    assert tasks["track"]["label"] == "查物流" and tasks["track"]["outcomes"] == {"done": 1, "asked": 1}
+    assert tasks["track"]["conversations"] == 1 and tasks["track"]["deflected"] == 1
+    assert tasks["product"]["attributes"] == {"price": 1} and tasks["product"]["outcomes"] == {"done": 1}
+    # the row without a customer message is not a counted conversation
+    assert "x" * 32 not in tasks

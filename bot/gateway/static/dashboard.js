@@ -16,6 +16,12 @@
     { key: "containment_rate", label: "自助率", color: "#14c9c9" },
     { key: "escalation_rate", label: "转人工率", color: "#ff7d00" },
   ];
+  // the self-service chart's stacks: done, asked, and every other outcome together (labels come from the API)
+  const SELF_SERVICE_PARTS = [
+    { key: "done", label: "已办理/已答复", color: "#00b42a" },
+    { key: "asked", label: "追问确认", color: "#94bfff" },
+    { key: "other", label: "其他结果", color: "#ff7d00" },
+  ];
   const INPUT_LABELS = {
     agent_hourly_yuan: "客服时薪（元）", handling_minutes: "平均处理时长（分钟）", bot_cost_yuan: "机器人单次成本（元）",
     deflected: "机器人解决的会话数", monthly_system_cost_yuan: "系统月成本（元）", period_days: "统计天数",
@@ -224,6 +230,7 @@
     const byText = { day: "按天", week: "按周", month: "按月" }[p.by] || "";
     $("#dashboard-period").textContent = p.from ? p.from + " 至 " + p.to + (byText ? " · " + byText : "") : "";
     renderKpis(d.totals || {}, d.cost || {});
+    renderSelfServiceFigures(d.self_service || {});
     renderCharts();
     renderQueue(d.queue || {});
     renderGroups(state.groups);
@@ -242,6 +249,20 @@
       label: r.question || r.key, value: r.count, text: int(r.count) + " 次", title: r.key,
     })), { color: "#14c9c9", maxLabel: 16 });
     satisfactionChart($("#chart-satisfaction"), d.satisfaction || {});
+    selfServiceChart($("#chart-self-service"), d.self_service || {});
+  }
+
+  /** The self-service resolutions beside the deflection figures and above the self-service chart. */
+  function renderSelfServiceFigures(block) {
+    const known = isNum(block.resolutions);
+    const extra = $('.dashboard-kpi[data-kpi="deflection"] [data-extra="self_service"]');
+    extra.textContent = known ? "其中自助服务解决 " + int(block.resolutions) + " 个" : "";
+    extra.title = block.definition || "";
+    const figure = $('#dashboard-self-service [data-figure="resolutions"]');
+    figure.textContent = known
+      ? "自助服务解决 " + int(block.resolutions) + " 个会话 · 用过自助服务的会话 " + int(block.conversations) + " 个"
+      : "";
+    figure.title = block.definition || "";
   }
 
   function setKpi(name, value, count, tone) {
@@ -400,6 +421,81 @@
       g.appendChild(svg("text", { x: inside ? barX + bw - 6 : barX + bw + 6, y: yMid + 4, "text-anchor": inside ? "end" : "start",
         fill: inside ? "#fff" : isNum(it.value) ? "#1f2329" : "#86909c", "font-weight": 500 }, it.text));
     });
+  }
+
+  /** Horizontal stacked bars: items [{label, title, parts: [{value, color, title}], text, muted}], opts {legend, maxLabel}. */
+  function stackedBarChart(container, items, opts) {
+    opts = opts || {};
+    if (!items.length) { empty(container); return; }
+    const rowH = 30, top = opts.legend ? 32 : 6;
+    const height = top + 6 + items.length * rowH;
+    const { root, width } = svgRoot(container, height);
+    if (opts.label) root.setAttribute("aria-label", opts.label);
+    let lx = 0;
+    (opts.legend || []).forEach((entry) => {
+      const g = root.appendChild(svg("g", { class: "dashboard-legend" }));
+      g.appendChild(svg("rect", { x: lx, y: 8, width: 12, height: 12, rx: 3, fill: entry.color }));
+      g.appendChild(svg("text", { x: lx + 18, y: 18, fill: "#4e5969" }, entry.label));
+      lx += 18 + textWidth(entry.label, 12) + 24;
+    });
+    const labels = items.map((it) => truncate(it.label, opts.maxLabel || 12));
+    const labelW = Math.min(width * 0.3, Math.max.apply(null, labels.map((l) => textWidth(l, 12))) + 12);
+    const barX = labelW + 8;
+    // the value text goes after the bar: keep room for the longest one
+    const textW = Math.min(width * 0.4, Math.max.apply(null, items.map((it) => textWidth(it.text, 12))) + 12);
+    const barMax = Math.max(40, width - barX - textW - 4);
+    const totals = items.map((it) => it.parts.reduce((sum, part) => sum + (isNum(part.value) ? part.value : 0), 0));
+    const max = Math.max.apply(null, totals) || 1;
+    items.forEach((it, i) => {
+      const yMid = top + i * rowH + rowH / 2;
+      const g = root.appendChild(svg("g", { class: "dashboard-bar dashboard-stack" }));
+      if (it.key) g.setAttribute("data-key", it.key);
+      g.appendChild(titled(svg("text", { x: labelW, y: yMid + 4, "text-anchor": "end", fill: "#4e5969" }, labels[i]),
+        it.label + (it.title && it.title !== it.label ? "（" + it.title + "）" : "")));
+      g.appendChild(svg("rect", { x: barX, y: yMid - 9, width: barMax, height: 18, rx: 4, fill: "#f2f3f5" }));
+      let x = barX;
+      it.parts.forEach((part) => {
+        if (!isNum(part.value) || part.value <= 0) return;
+        const w = Math.max(2, (part.value / max) * barMax);
+        g.appendChild(titled(svg("rect", { x: x, y: yMid - 9, width: w, height: 18, fill: part.color, "data-part": part.key || "" }),
+          it.label + " · " + part.title));
+        x += w;
+      });
+      g.appendChild(svg("text", { x: x + 6, y: yMid + 4, "text-anchor": "start", fill: it.muted ? "#86909c" : "#1f2329",
+        "font-weight": 500 }, it.text));
+    });
+  }
+
+  /** Per self-service task: done, asked and other outcomes (turns) as one stacked bar, with the conversations. */
+  function selfServiceChart(container, block) {
+    const tasks = block.tasks || [];
+    if (!tasks.some((t) => t.turns > 0)) { empty(container); return; }
+    const names = block.outcome_labels || {};
+    const label = (key) => names[key] || (SELF_SERVICE_PARTS.find((part) => part.key === key) || {}).label || key;
+    const legend = SELF_SERVICE_PARTS.map((part) => ({
+      label: part.key === "other" ? part.label : label(part.key), color: part.color,
+    }));
+    stackedBarChart(container, tasks.map((t) => {
+      const outcomes = t.outcomes || {};
+      const others = Object.keys(outcomes).filter((k) => k !== "done" && k !== "asked");
+      const other = others.reduce((sum, k) => sum + outcomes[k], 0);
+      const values = { done: outcomes.done || 0, asked: outcomes.asked || 0, other: other };
+      const attributes = Object.keys(t.attributes || {}).map((k) =>
+        ((block.attribute_labels || {})[k] || k) + " " + int(t.attributes[k])).join("、");
+      return {
+        key: t.task, label: t.label || t.task, title: t.task + (attributes ? "：" + attributes : ""), muted: !t.turns,
+        text: t.turns
+          ? "办结 " + int(values.done) + " / " + int(t.turns) + " 次 · " + int(t.conversations) + " 个会话，解决 " +
+            int(t.deflected) + " 个"
+          : "未使用",
+        parts: SELF_SERVICE_PARTS.map((part) => ({
+          key: part.key, value: values[part.key], color: part.color,
+          title: part.key === "other"
+            ? part.label + " " + int(other) + " 次（" + others.map((k) => label(k) + " " + int(outcomes[k])).join("、") + "）"
+            : label(part.key) + " " + int(values[part.key]) + " 次",
+        })),
+      };
+    }), { legend, maxLabel: 10, label: "自助服务各项的办理结果（按轮次）" });
   }
 
   function satisfactionChart(container, s) {

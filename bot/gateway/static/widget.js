@@ -31,7 +31,8 @@
   const forceHttp = opts.transport === "http";
 
   function metadata() {
-    const raw = { order_number: opts.orderNumber, name: opts.name, page_url: location.href, page_title: document.title };
+    const raw = { order_number: opts.orderNumber, name: opts.name, page_url: location.href, page_title: document.title,
+      product_id: opts.productId };
     const out = {};
     Object.keys(raw).forEach((k) => {
       if (raw[k] != null && raw[k] !== "") out[k] = String(raw[k]).slice(0, 200);
