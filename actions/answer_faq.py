@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cannot_help import say_cannot_help
@@ -20,10 +20,12 @@ from actions.conversation import (
 )
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import KnowledgeAccess, knowledge_access
-from actions.order_form import FORM as ORDER_FORM
-from actions.order_form import TASK_SLOT, typed_order_number
+from actions.order_access import verified_customer
+from actions.order_form import typed_order_number
 from actions.order_replies import task_button
-from actions.order_tasks import PROBLEM, speaks_of_own_order, vocabulary
+from actions.order_routes import start_order_task
+from actions.order_tasks import task_to_start, vocabulary
+from actions.self_service_route import route_entry
 from core.settings import settings
 from handoff.escalation import rules
 from knowledge.entry import FaqEntry
@@ -68,22 +70,18 @@ class ActionAnswerFaq(Action):
             return hand_over(dispatcher, tracker, rules().escalate("request_human", "坚持议价（已说明价格政策）"))
         task = own_order_task(tracker, entry.key)
         if task:
-            return [SlotSet(TASK_SLOT, task), FollowupAction(ORDER_FORM)]
+            return start_order_task(task)
+        product = route_entry(tracker, entry.key)
+        if product:
+            return product
         return send_answer(dispatcher, tracker, access, entry)
 
 
 def own_order_task(tracker: Tracker, key: str) -> Optional[str]:
-    """The order task to do instead of quoting the policy, when the question is about the customer's own order:
-    帮我取消订单 and 我的快递到哪了 (the entry leads to a task), or an order number with words that name one
-    (订单2026…我想申请售后). The customer's words name the task more surely than the entry (这单不想要了 帮我取消)."""
-    text = str(tracker.latest_message.get("text") or "")
-    words = vocabulary().task_from_words(text)
+    """The order task to do instead of quoting the policy (actions/order_tasks.py `task_to_start`)."""
     entry_task = vocabulary().task_for_faq(key)
-    if entry_task and (typed_order_number(tracker) or speaks_of_own_order(text)):
-        return words or entry_task.name
-    if typed_order_number(tracker) and words and words != PROBLEM:
-        return words
-    return None
+    return task_to_start(str(tracker.latest_message.get("text") or ""), entry_task.name if entry_task else None,
+                         bool(typed_order_number(tracker)), bool(verified_customer(tracker)), entry_read=True)
 
 
 def send_answer(

@@ -26,6 +26,7 @@ from actions.conversation import (
 )
 from actions.escalate import escalation_for_failure, hand_over
 from actions.knowledge_access import knowledge_access
+from actions.self_service_route import route_unsure
 from core.settings import settings
 
 # reciprocal-rank fusion constant: how much a lower rank still counts
@@ -93,6 +94,10 @@ class ActionClarify(Action):
         if hint:
             # the best reading is an order problem or a product question, only not sure enough
             return [FollowupAction(FOCUSED_ACTIONS[hint])]
+        routed = route_unsure(tracker)
+        if routed:
+            # its words ask something of the customer's order (电话填错了), or the catalog answers it (有货吗)
+            return routed
         access = knowledge_access()
         previous = follow_up_of(tracker)
         if previous and previous in access.kb:

@@ -265,6 +265,20 @@ class ValidateOrderForm(FormValidationAction):
             if answer is not None:
                 put(CONFIRM_SLOT, answer)
 
+    @staticmethod
+    def _task_for_state(task: str, order: Order, slots: Dict[str, Any], put: Any) -> str:
+        """What the customer wants, in the shop's terms for this order: a refund of an order not yet sent is its
+        cancellation (鼠标不要了 还没发货 给我退款); cancelling a received one is a return."""
+        if task == "after_sale" and order.status in (PENDING_PAYMENT, AWAITING_SHIPMENT):
+            put(TASK_SLOT, "cancel")
+            return "cancel"
+        if task == "cancel" and order.status in (DELIVERED, COMPLETED):
+            put(TASK_SLOT, "after_sale")
+            if not slots.get(KIND_SLOT):
+                put(KIND_SLOT, "return")
+            return "after_sale"
+        return task
+
     async def _next_slot(self, task: str, customer_id: Optional[str], slots: Dict[str, Any],
                          put: Any) -> Optional[str]:
         """The next question, or None when the task can be done (or explained) now."""
@@ -281,6 +295,7 @@ class ValidateOrderForm(FormValidationAction):
             return LAST4_SLOT
         if task in READING_TASKS:
             return None
+        task = self._task_for_state(task, order, slots, put)
         if task == "after_sale" and not slots.get(KIND_SLOT):
             return KIND_SLOT
         if refusal(task, order, slots.get(KIND_SLOT)):

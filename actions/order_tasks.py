@@ -26,10 +26,38 @@ MY_ORDER = re.compile(r"我(?:的|这|那|买|刚|下的|昨|前|今|上周|订|
 WANTS_IT_DONE = re.compile(r"我(?:要|想|需要|得)(?!问|了解|咨询|知道|请教)|帮我|给我|替我|麻烦")
 
 
+# about the shop's rules in general, whoever asks (一般多久发货, 你们的退货流程)
+GENERAL = re.compile(r"一般|通常|规定|政策|流程|规则|条件|多久能|几天能|哪些")
+# a question, not a request: from an anonymous visitor, the policy answers it (怎么取消订单, 能改地址吗)
+ASKS = re.compile(r"怎么|如何|怎样|咋|在哪|哪里|是否|可以吗|能不能|能否|几天|多久|多少|什么时候|啥|吗|么|\?")
+# tasks whose words are requests even from an unsure reading (改地址, 取消, 催, 少发); 退款 or 发票 alone is a topic
+REQUESTS = ("change_receiver", "cancel", "urge", "problem")
+
+
 def speaks_of_own_order(text: str) -> bool:
     """我的快递到哪了, 我想取消订单: about the customer's own order, not the shop's policy in general."""
     folded = normalize_chars(text)
     return bool(MY_ORDER.search(folded) or WANTS_IT_DONE.search(folded))
+
+
+def task_to_start(text: str, entry_task: Optional[str], has_number: bool, verified: bool,
+                  entry_read: bool) -> Optional[str]:
+    """The order task a message asks for, or None when the shop's policy (or anything else) answers it.
+
+    `entry_task` is the task of the knowledge-base entry the message was read as (None: not a task's entry, or
+    no entry); `entry_read` says an entry was read at all: then only a task's entry, an order number or the
+    customer's own order make it a task (退货运费谁出 is about the policy, whatever its words)."""
+    words = vocabulary().task_from_words(text)
+    folded = normalize_chars(text)
+    if has_number or speaks_of_own_order(folded):
+        return words or entry_task
+    if GENERAL.search(folded) or (entry_read and not entry_task) or (ASKS.search(folded) and not verified):
+        return None
+    task = words or entry_task
+    if not entry_read and not verified and task not in REQUESTS:
+        # an unsure reading of 退款 or 发票 alone names a topic, not a request: the suggestions ask which
+        return None
+    return task
 
 
 class TaskFileError(ValueError):

@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURE_SLOT, HANDOFF_BUTTON, failure_count, report
 from actions.escalate import escalation_for_failure, hand_over
+from actions.order_routes import order_task_in_product_question, start_order_task
 from catalog.answerer import ANSWERED, NOT_KNOWN, answer_question
 from catalog.lookup import (
     product_by_id,
@@ -158,6 +159,10 @@ class ActionProductQuestion(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        task = order_task_in_product_question(tracker)
+        if task:
+            # about an order of the product, not the product (保温杯想退货, 扫地机充不进电了)
+            return start_order_task(task)
         catalog = shop_catalog()
         context = context_products(tracker, catalog)
         reply = answer_question(question_text(tracker), catalog, context, products_not_in_catalog(tracker, catalog))

@@ -281,3 +281,25 @@ def test_the_order_system_down_is_said_plainly(orders, monkeypatch):
     replies = Conversation(WANG).say("我的快递到哪了", entities=[entity("order_number", WANG_SHIPPED)])
     assert "暂时查不到" in texts(replies) and {"title": "转人工", "payload": "/handoff"} in replies[0]["buttons"]
     assert analytics(replies)["outcome"] == "unavailable"
+
+
+@pytest.mark.parametrize("text, entry_task, number, verified, entry_read, expected", [
+    ("我想取消订单", "cancel", False, False, True, "cancel"),          # one's own order
+    ("下单后怎么取消订单", "cancel", False, False, True, None),         # a question about the policy
+    ("取消订单", "cancel", False, False, True, "cancel"),               # a request
+    ("地址写错了能改吗", "change_receiver", False, True, True, "change_receiver"),  # signed in: their order
+    ("一般下单多久发货", "not_shipped", False, True, True, None),       # the policy, whoever asks
+    ("退货运费谁出", None, False, True, True, None),                    # not a task's entry
+    ("要开增值税专票", None, True, False, True, "invoice"),             # an order number and a task's words
+    ("电话填错了 最后一位是6", None, False, False, False, "change_receiver"),  # unsure, but a request
+    ("退款", None, False, False, False, None),                          # unsure, and only a topic
+])
+def test_which_readings_start_an_order_task(text, entry_task, number, verified, entry_read, expected):
+    from actions.order_tasks import task_to_start
+
+    assert task_to_start(text, entry_task, number, verified, entry_read) == expected
+
+
+def test_a_refund_of_an_order_not_yet_sent_is_its_cancellation(orders):
+    confirm = Conversation(CHEN).say("鼠标不要了 给我退款", entities=[entity("order_number", CHEN_WAITING)])
+    assert "确认取消" in texts(confirm) and analytics(confirm)["self_service"] == "cancel"
