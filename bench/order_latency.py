@@ -1,7 +1,8 @@
-"""How long the order system takes to answer the bot: the embedded demo, and the HTTP client against a local
-server that follows the shop API's contract (tools/shop_api_server.py, a real HTTP server on loopback).
+"""How long an order answer takes: the order system alone (the embedded demo, and the HTTP client against a
+local server that follows the shop API's contract, tools/shop_api_server.py), and a customer's 订单…到哪了 through
+the whole product (gateway, Rasa, the action server and its order form) on each backend.
 
-Run: `make bench` (all) or `PYTHONPATH=. .venv/bin/python -m bench.order_latency [--calls 500]`.
+Run: `make bench` (all) or `PYTHONPATH=. .venv/bin/python -m bench.order_latency [--calls 500] [--answers 40]`.
 """
 
 from __future__ import annotations
@@ -11,19 +12,27 @@ import asyncio
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Dict, List, Optional, Sequence
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bench.server_speed import percentile
+from core.customer_identity import signed_claim
 from core.db import create_database_engine, upgrade_schema
+from evaluation.live_stack import STACK_IDENTITY_SECRET, free_port, running_stack
 from orders.demo_system import DemoOrderSystem
 from orders.port import OrderSystem
 from orders.shop_api import ShopApiOrderSystem
-from tools.shop_api_server import create_app
+from tools.shop_api_server import create_app, serving_in_thread
 
 CUSTOMERS = ("C10086", "C20017", "C30452")
+# 王女士's earbuds, on their way (data/demo/orders.yml)
+TRACKED_ORDER, TRACKING_NUMBER = "2026120112345678", "SF1402837465921"
+# one customer asks again and again: no rate limit in the way
+QUICK = {"SHOP_GATEWAY_RATE_LIMIT_BURST": "1000", "SHOP_GATEWAY_RATE_LIMIT_PER_MINUTE": "6000"}
 
 
 async def _timed(call: Callable[[], Awaitable[object]], calls: int) -> List[float]:
@@ -64,9 +73,56 @@ async def _run(work: Path, calls: int) -> Dict[str, Dict[str, List[float]]]:
     return results
 
 
+async def _ask(gateway_url: str, text: str, answers: int) -> List[float]:
+    """Sends `text` as the signed-in 王女士 `answers` times, one at a time; the time to each bot reply, in ms."""
+    spent: List[float] = []
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(gateway_url + "/chat/socket")
+        await ws.send_json({"type": "hello", "identity": signed_claim(STACK_IDENTITY_SECRET, CUSTOMERS[0])})
+        while (await ws.receive_json(timeout=30))["type"] != "welcome":
+            pass
+        for index in range(answers + 3):  # the first few warm Rasa and the action server
+            client_id = uuid.uuid4().hex
+            started = time.perf_counter()
+            await ws.send_json({"type": "message", "client_id": client_id, "text": text})
+            ids = set()
+            while True:
+                frame = await ws.receive_json(timeout=30)
+                if frame["type"] == "ack" and frame["client_id"] == client_id:
+                    ids.add(frame["id"])
+                if frame["type"] == "message" and frame["sender"] == "customer" and frame.get("client_id") == client_id:
+                    ids.add(frame["id"])
+                if frame["type"] == "message" and frame["sender"] == "bot" and frame.get("reply_to") in ids:
+                    if TRACKING_NUMBER not in (frame.get("text") or ""):
+                        raise RuntimeError(f"the bot answered {frame.get('text')!r}, not the tracking: the figures "
+                                           "would time something else")
+                    break
+            if index >= 3:
+                spent.append(1000 * (time.perf_counter() - started))
+        await ws.close()
+    return spent
+
+
+def answer_latency(model: Path, answers: int) -> Dict[str, List[float]]:
+    """A verified customer's 订单…到哪了 answered through the whole product, on the demo and on the HTTP client."""
+    text = f"订单{TRACKED_ORDER}到哪了"
+    results: Dict[str, List[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-order-answers-") as work:
+        with running_stack(model, Path(work) / "demo", QUICK, quiet=True) as stack:
+            results["demo (embedded)"] = asyncio.run(_ask(stack.gateway_url, text, answers))
+        with serving_in_thread(f"sqlite:///{Path(work) / 'shop-api.db'}", "bench-token", free_port()) as api:
+            env = {**QUICK, "SHOP_ORDERS_BACKEND": "http", "SHOP_ORDERS_API_URL": api["url"],
+                   "SHOP_ORDERS_API_TOKEN": "bench-token"}
+            with running_stack(model, Path(work) / "http", env, quiet=True) as stack:
+                results["HTTP client, local shop API"] = asyncio.run(_ask(stack.gateway_url, text, answers))
+    return results
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--answers", type=int, default=40, help="order answers through the whole product (0: skip)")
+    parser.add_argument("--model", type=Path, default=Path("models/shop.tar.gz"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-orders-") as work:
         results = asyncio.run(_run(Path(work), args.calls))
@@ -75,6 +131,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for name, spent in calls.items():
             print(f"{backend:>28} {name:>20}: p50 {statistics.median(spent):5.2f} ms, "
                   f"p95 {percentile(spent, 0.95):5.2f} ms")
+    if args.answers <= 0:
+        return
+    if not args.model.exists():
+        print(f"(no model at {args.model}: `make train` first; the answers through the product are skipped)")
+        return
+    print(f"== An order answer through the product (gateway, Rasa, action server), {args.answers} in a row ==")
+    for backend, spent in answer_latency(args.model, args.answers).items():
+        print(f"{backend:>28} 订单…到哪了 -> tracking: p50 {statistics.median(spent):6.1f} ms, "
+              f"p95 {percentile(spent, 0.95):6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any, Awaitable, Callable, Dict, Optional
+import threading
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Dict, Iterator, Optional
 
 from aiohttp import web
 
@@ -110,6 +112,27 @@ def create_app(system: DemoOrderSystem, token: str = "", faults: Optional[Dict[s
     app.router.add_post("/orders/{number}/phone-check", phone_check)
     app.router.add_post("/orders/{number}/{action}", change)
     return app
+
+
+@contextmanager
+def serving_in_thread(database_url: str, token: str, port: int) -> Iterator[Dict[str, Any]]:
+    """The API over the demo orders in `database_url` on a loopback port, in a thread of its own (beside a test
+    or a benchmark that runs the product in other processes); yields its `url` and its `faults` to change."""
+    engine = create_database_engine(database_url)
+    upgrade_schema(engine)
+    app = create_app(DemoOrderSystem(engine), token)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "faults": app[FAULTS]}
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        engine.dispose()
 
 
 def main() -> None:

@@ -484,3 +484,38 @@ def test_an_agent_sees_the_verified_customer_s_order_beside_the_transcript(brows
     finally:
         agent_context.close()
         customer_context.close()
+
+
+def test_a_verified_customer_asks_where_the_earbuds_are_and_sees_the_tracking(browser, stack, screenshots):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        # the demo page signs in 王女士 (C10086), whose earbuds were sent with 顺丰 (data/demo/orders.yml)
+        page.goto(stack.gateway_url + "/?customer=C10086")
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        page.wait_for_timeout(500)  # her earlier conversation's history arrives after the welcome
+        before = len(bot_texts(page))
+        send(page, "我买的耳机到哪了")
+        wait_for_bot_count(page, before + 1)
+        answer = bot_texts(page)[-1]
+        assert "2026120112345678" in answer and "顺丰速运" in answer and "SF1402837465921" in answer
+        assert "张江营业点" in answer, "the latest tracking event"
+        page.screenshot(path=screenshots / "30-verified-customer-order-tracking.png")
+
+        # a visitor who is not signed in names the same order: asked to prove it, shown nothing of it
+        page.goto(stack.gateway_url + VISITOR)
+        page.locator("#shopchat-launcher").click()
+        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        send(page, "订单2026120112345678到哪了")
+        wait_for_bot_count(page, 1)
+        asked = bot_texts(page)[-1]
+        assert "后 4 位" in asked
+        visible = page.locator("#shopchat-panel").inner_text()
+        assert "SF1402837465921" not in visible and "顺丰" not in visible
+        page.screenshot(path=screenshots / "31-anonymous-asked-to-prove-the-order.png")
+        assert errors == []
+    finally:
+        context.close()

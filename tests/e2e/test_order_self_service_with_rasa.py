@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from core.customer_identity import signed_claim
-from core.db import create_database_engine, upgrade_schema
 from evaluation.live_stack import STACK_IDENTITY_SECRET, free_port, running_stack
-from orders.demo_system import DemoOrderSystem
 from tests.gateway.conftest import receive_until
-from tools.shop_api_server import FAULTS, create_app
+from tools.shop_api_server import serving_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -32,32 +27,11 @@ SHOP_API_TOKEN = "shop-api-token-for-tests"
 QUIET_SECONDS = 0.7
 
 
-@contextmanager
-def shop_api(work) -> Iterator[Dict[str, Any]]:
-    """The reference shop API on a loopback port in its own thread; yields its URL and its fault switches."""
-    engine = create_database_engine(f"sqlite:///{work / 'shop-api.db'}")
-    upgrade_schema(engine)
-    app = create_app(DemoOrderSystem(engine), SHOP_API_TOKEN)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "faults": app[FAULTS]}
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def http_stack(full_model, tmp_path_factory):
     """The product with `orders.backend: http` against the local shop API."""
     work = tmp_path_factory.mktemp("http-orders")
-    with shop_api(work) as api:
+    with serving_in_thread(f"sqlite:///{work / 'shop-api.db'}", SHOP_API_TOKEN, free_port()) as api:
         env = {"SHOP_ORDERS_BACKEND": "http", "SHOP_ORDERS_API_URL": api["url"],
                "SHOP_ORDERS_API_TOKEN": SHOP_API_TOKEN, "SHOP_ORDERS_TIMEOUT_SECONDS": "1.0",
                "SHOP_ORDERS_RETRIES": "0", "SHOP_ORDERS_BREAKER_RESET_SECONDS": "1",
