@@ -15,9 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import HANDOFF_BUTTON, faq_button, previous_report, report
 from actions.knowledge_access import knowledge_access
+from actions.order_replies import task_button
 
 # buttons after an order card: the questions people most often have about an order
-ORDER_CARD_ENTRIES = ("shipping_tracking", "order_cancel", "returns_process", "invoice_how_to")
+ORDER_CARD_TASKS = (("查物流", "track"), ("催发货", "urge"), ("取消订单", "cancel"), ("退换货", "after_sale"),
+                    ("开发票", "invoice"))
 TOPIC_BUTTONS = 4
 
 
@@ -38,7 +40,8 @@ class ActionAcknowledgeCard(Action):
             return [SlotSet("order_number", str(order_number)), SlotSet("order_task", None),
                     FollowupAction("action_order_problem")]
         if order_number:
-            buttons = [faq_button(k, kb.get(k).question) for k in ORDER_CARD_ENTRIES if k in kb]
+            # what the bot can do with that order itself (actions/order_form.py), then a person
+            buttons = [task_button(title, task, str(order_number)) for title, task in ORDER_CARD_TASKS]
             dispatcher.utter_message(
                 text=f"收到订单 {order_number}。请问这个订单遇到了什么问题？可以直接描述，或选择下面的问题：",
                 buttons=[*buttons, HANDOFF_BUTTON],

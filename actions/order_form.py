@@ -203,10 +203,13 @@ class ValidateOrderForm(FormValidationAction):
                 match = order_by_product_words(text, mine) or only_likely_order(task, mine)
                 number = match.order_number if match else None
             if not number and fresh:
-                number = page_order_number(tracker) or slots.get(ORDER_SLOT)
+                # an earlier turn's order: a signed-in customer picks from their orders instead (a new request may
+                # be about another one), an anonymous one need not type it and prove it again
+                number = page_order_number(tracker) or (None if customer_id else slots.get(ORDER_SLOT))
             if number and number != slots.get(ORDER_SLOT):
                 put(LAST4_SLOT, None)
-            if number:
+            if number or fresh:
+                # a new request starts from the order it names, or asks (an earlier one's is not assumed)
                 put(ORDER_SLOT, number)
             if fresh and task == "after_sale":
                 put(KIND_SLOT, vocabulary().after_sale_kind(text))

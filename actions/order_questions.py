@@ -69,10 +69,21 @@ class AskOrderSlot(Action):
         return []
 
 
-class ActionAskPhoneLast4(AskOrderSlot):
-    slot = "phone_last4"
-    text = ("为了保护您的订单信息，请告诉我这个订单收货手机号的后 4 位，核对后我再帮您查看。"
-            "（登录后咨询可以免去这一步）" + LATER)
+class ActionAskPhoneLast4(Action):
+    """The anonymous customer's proof, for the order number they gave (theirs to see again; nothing of the
+    order is said)."""
+
+    def name(self) -> str:
+        return "action_ask_phone_last4"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        number = tracker.get_slot("order_number") or ""
+        dispatcher.utter_message(text=f"为了保护您的订单信息，请告诉我订单 {number} 收货手机号的后 4 位，"
+                                      "核对后我再帮您查看。（登录后咨询可以免去这一步）" + LATER)
+        asked(dispatcher, tracker)
+        return []
 
 
 class ActionAskAfterSaleKind(AskOrderSlot):

@@ -177,7 +177,8 @@ def test_three_wrong_phone_checks_end_it_without_a_word_of_the_order(orders):
 def test_an_unknown_order_number_is_asked_the_same_question_as_a_real_one(orders):
     unknown = Conversation().say("订单2099010100000000到哪了", entities=[entity("order_number", "2099010100000000")])
     known = Conversation().say(f"订单{WANG_SHIPPED}到哪了", entities=[entity("order_number", WANG_SHIPPED)])
-    assert texts(unknown) == texts(known), "whether a number exists is not told before the check"
+    assert texts(unknown).replace("2099010100000000", "N") == texts(known).replace(WANG_SHIPPED, "N"), \
+        "whether a number exists is not told before the check"
 
 
 def test_another_customers_order_needs_the_phone_check_too(orders):
@@ -303,3 +304,11 @@ def test_which_readings_start_an_order_task(text, entry_task, number, verified, 
 def test_a_refund_of_an_order_not_yet_sent_is_its_cancellation(orders):
     confirm = Conversation(CHEN).say("鼠标不要了 给我退款", entities=[entity("order_number", CHEN_WAITING)])
     assert "确认取消" in texts(confirm) and analytics(confirm)["self_service"] == "cancel"
+
+
+def test_a_signed_in_customers_new_request_asks_which_order_again(orders):
+    chat = Conversation(WANG)
+    chat.say("我买的耳机到哪了")
+    assert chat.slots["order_number"] == WANG_SHIPPED
+    asked = chat.say("东西少发了一件")
+    assert asked[0]["response"] == "utter_ask_which_of_your_orders", "not assumed to be the earbuds again"

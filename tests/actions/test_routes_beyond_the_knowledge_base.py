@@ -76,6 +76,9 @@ def test_an_order_card_is_acknowledged_and_remembered(dispatcher, domain):
     message = dispatcher.messages[0]
     assert "2026052098765432" in message["text"] and "什么问题" in message["text"]
     assert {"title": "转人工", "payload": "/handoff"} in message["buttons"]
+    # what the bot can do with that order itself, on that order
+    tracking = next(b for b in message["buttons"] if b["title"] == "查物流")
+    assert '"order_task": "track"' in tracking["payload"] and "2026052098765432" in tracking["payload"]
     assert report_of(dispatcher)["route"] == "card"
     assert {"event": "slot", "timestamp": None, "name": "order_number", "value": "2026052098765432"} in events
 

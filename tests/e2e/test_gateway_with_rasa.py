@@ -45,7 +45,8 @@ async def test_a_faq_question_through_the_gateway_gets_the_knowledge_base_answer
 async def test_a_suggestion_button_from_the_bot_answers_its_entry(stack, kb):
     async with aiohttp.ClientSession() as session:
         ws, _ = await open_socket(session, stack)
-        await ws.send_json({"type": "message", "client_id": "u1", "text": "那个东西怎么弄"})
+        # vague, about coupons: "您是想问" with the coupon entry
+        await ws.send_json({"type": "message", "client_id": "u1", "text": "券怎么弄"})
         frames = await receive_until(ws, lambda f: is_bot_message(f) and f["buttons"], timeout=30)
         button = next(b for b in frames[-1]["buttons"] if "faq_key" in b["payload"])
         key = json.loads(button["payload"][len("/faq"):])["faq_key"]

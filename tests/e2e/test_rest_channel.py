@@ -38,8 +38,9 @@ def test_a_faq_question_gets_its_knowledge_base_answer(rest_url, kb):
 
 @pytest.mark.slow
 def test_an_order_number_shapes_the_answer(rest_url, kb):
+    # an anonymous customer: asked to prove that order is theirs before anything of it is shown
     replies = say(rest_url, "e2e-order", "帮我查下订单2024061812345678到哪了")
-    assert any("2024061812345678" in r.get("text", "") for r in replies)
+    assert any("2024061812345678" in r.get("text", "") and "后 4 位" in r.get("text", "") for r in replies)
 
 
 @pytest.mark.slow
