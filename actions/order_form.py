@@ -203,9 +203,14 @@ class ValidateOrderForm(FormValidationAction):
                 match = order_by_product_words(text, mine) or only_likely_order(task, mine)
                 number = match.order_number if match else None
             if not number and fresh:
-                # an earlier turn's order: a signed-in customer picks from their orders instead (a new request may
-                # be about another one), an anonymous one need not type it and prove it again
-                number = page_order_number(tracker) or (None if customer_id else slots.get(ORDER_SLOT))
+                # the page's order: a signed-in customer's only when it is one of theirs (a page left open by
+                # someone else is not); an earlier turn's order: a signed-in customer picks from their orders
+                # instead (a new request may be about another one), an anonymous one need not give it again
+                page = page_order_number(tracker)
+                if customer_id:
+                    number = page if page in {o.order_number for o in mine} else None
+                else:
+                    number = page or slots.get(ORDER_SLOT)
             if number and number != slots.get(ORDER_SLOT):
                 put(LAST4_SLOT, None)
             if number or fresh:

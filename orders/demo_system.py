@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from core.db import write_transaction
 from orders import policy
 from orders.demo_schema import demo_order_requests, demo_orders
 from orders.demo_seed import demo_orders as seed_orders
@@ -41,7 +42,9 @@ class DemoOrderSystem:
     def seed(self, force: bool = False) -> int:
         """Writes the demo orders unless fresh ones are there; returns how many were written."""
         now = self.clock()
-        with self.engine.begin() as connection:
+        # read, then write: the write lock from the start (on SQLite a read lock cannot be upgraded while another
+        # process writes, and would fail at once with "database is locked")
+        with write_transaction(self.engine) as connection:
             oldest = connection.execute(select(func.min(demo_orders.c.seeded_at))).scalar()
             if oldest is not None and oldest.tzinfo is None:
                 oldest = oldest.replace(tzinfo=timezone.utc)
@@ -91,7 +94,7 @@ class DemoOrderSystem:
         self._ensure_seeded()
         if not request_id or len(request_id) > 64:
             raise ActionRefused("bad_request", "请求缺少编号，请重试。")
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             done = connection.execute(select(demo_order_requests)
                                       .where(demo_order_requests.c.request_id == request_id)).first()
             if done is not None:

@@ -312,3 +312,9 @@ def test_a_signed_in_customers_new_request_asks_which_order_again(orders):
     assert chat.slots["order_number"] == WANG_SHIPPED
     asked = chat.say("东西少发了一件")
     assert asked[0]["response"] == "utter_ask_which_of_your_orders", "not assumed to be the earbuds again"
+
+
+def test_a_page_naming_another_customers_order_is_not_taken_for_a_signed_in_customer(orders):
+    asked = Conversation(CHEN, page_order=WANG_SHIPPED).say("东西少发了一件")
+    assert asked[0]["response"] == "utter_ask_which_of_your_orders"
+    assert not any(WANG_SHIPPED in b["title"] for b in asked[0]["buttons"])
