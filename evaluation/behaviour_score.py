@@ -2,6 +2,8 @@
 
 Each message gets one outcome:
     right               an expected behaviour: the right entry, the right route, chit-chat for chit-chat,
+                        the order form for an entry whose policy it applies to the customer's own order
+                        (data/orders/self_service.yml: a task's faq_keys),
                         an escalation where one is expected, or a useful question: suggestions that include
                         an expected entry, or a focused question back for a card or a message that needs
                         clarifying
@@ -18,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from actions.order_tasks import vocabulary
 from evaluation.gateway_observer import Observation
 from evaluation.real_messages import LabelledMessage
 
@@ -34,6 +37,10 @@ def outcome(message: LabelledMessage, seen: Observation) -> str:
     if behaviour == "escalate":
         return "right" if message.expects("escalate") else "needless_escalation"
     if behaviour in ("order", "product", "bargain", "chitchat") and message.expects(behaviour):
+        return "right"
+    if behaviour == "order" and any(vocabulary().task_for_faq(key) for key in message.expected_keys()):
+        # the expected entry's policy, applied to the customer's own order by the order form (怎么还没发货 with
+        # shipping_dispatch_time: this order's promised dispatch), which the labels predate
         return "right"
     if behaviour == "chitchat" and any(message.expects(b) for b in ("card", "clarify", "out_of_scope")):
         # the greeting replies end with a question: 请问有什么可以帮您？
