@@ -20,11 +20,9 @@ from actions.conversation import (
 )
 from actions.escalate import current_turn, hand_over
 from actions.knowledge_access import KnowledgeAccess, knowledge_access
-from actions.order_access import verified_customer
-from actions.order_form import typed_order_number
 from actions.order_replies import task_button
-from actions.order_routes import start_order_task
-from actions.order_tasks import task_to_start, vocabulary
+from actions.order_routes import order_task_for, start_order_task
+from actions.order_tasks import vocabulary
 from actions.self_service_route import route_entry
 from core.settings import settings
 from handoff.escalation import rules
@@ -68,20 +66,13 @@ class ActionAnswerFaq(Action):
             return hand_over(dispatcher, tracker, sensitive)
         if is_price_policy(entry.key) and previous_answer(tracker) == entry.key:
             return hand_over(dispatcher, tracker, rules().escalate("request_human", "坚持议价（已说明价格政策）"))
-        task = own_order_task(tracker, entry.key)
+        task = order_task_for(tracker, entry.key)
         if task:
             return start_order_task(task)
         product = route_entry(tracker, entry.key)
         if product:
             return product
         return send_answer(dispatcher, tracker, access, entry)
-
-
-def own_order_task(tracker: Tracker, key: str) -> Optional[str]:
-    """The order task to do instead of quoting the policy (actions/order_tasks.py `task_to_start`)."""
-    entry_task = vocabulary().task_for_faq(key)
-    return task_to_start(str(tracker.latest_message.get("text") or ""), entry_task.name if entry_task else None,
-                         bool(typed_order_number(tracker)), bool(verified_customer(tracker)), entry_read=True)
 
 
 def send_answer(

@@ -19,10 +19,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.order_access import order_system, verified_customer
@@ -40,8 +39,9 @@ TITLE_SLOT, TAX_SLOT, EMAIL_SLOT = "invoice_title", "invoice_tax_id", "invoice_e
 CONFIRM_SLOT, OUTCOME_SLOT = "order_confirmed", "order_outcome"
 # counts the customer's turns while the form waits; setting it keeps the form going and asking again
 WAITING_SLOT = "order_form_turns"
-# slots of one task, cleared when a new task starts and when it ends
-TASK_SLOTS = (LAST4_SLOT, KIND_SLOT, RECEIVER_SLOT, TITLE_SLOT, TAX_SLOT, EMAIL_SLOT, CONFIRM_SLOT, OUTCOME_SLOT)
+# slots of one task, cleared when a new task starts and when it ends (the phone_last4 question's answer is never
+# kept: only the proof, proven_order)
+TASK_SLOTS = (KIND_SLOT, RECEIVER_SLOT, TITLE_SLOT, TAX_SLOT, EMAIL_SLOT, CONFIRM_SLOT, OUTCOME_SLOT)
 # while the bot waits, more about the order keeps the form (it asks again); anything else the form cannot use
 # leaves it (an "ok" or a statement: later; a new question, 算了, a person)
 STAY_INTENTS = ("order_problem",)
@@ -163,8 +163,29 @@ def refusal(task: str, order: Order, kind: Optional[str]) -> Optional[policy.Dec
     return decision if decision is not None and not decision.allowed else None
 
 
-class ValidateOrderForm(FormValidationAction):
-    """Decides what the order form asks next, from what the customer said and the order itself."""
+class FormSlots:
+    """The slots as this turn leaves them: what the tracker had, with this turn's changes (the events to return)."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.values: Dict[str, Any] = dict(tracker.slots)
+        self.changes: Dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def put(self, name: str, value: Any) -> None:
+        if self.values.get(name) != value:
+            self.changes[name] = value
+        self.values[name] = value
+
+    def events(self, requested: Optional[str]) -> List[EventType]:
+        return [SlotSet(k, v) for k, v in self.changes.items()] + [SlotSet("requested_slot", requested)]
+
+
+class ValidateOrderForm(Action):
+    """The form's validation action (Rasa calls `validate_<form>`): takes what the customer said and decides
+    what the form asks next, from it and the order itself. Rasa's form then asks (`action_ask_<slot>`), or ends
+    when `requested_slot` is None."""
 
     def name(self) -> str:
         return f"validate_{FORM}"
@@ -172,14 +193,7 @@ class ValidateOrderForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        slots: Dict[str, Any] = dict(tracker.slots)
-        updates: Dict[str, Any] = {}
-
-        def put(name: str, value: Any) -> None:
-            if slots.get(name) != value:
-                updates[name] = value
-            slots[name] = value
-
+        slots = FormSlots(tracker)
         text = str(tracker.latest_message.get("text") or "")
         requested = tracker.get_slot("requested_slot")
         customer_id = verified_customer(tracker)
@@ -189,106 +203,104 @@ class ValidateOrderForm(FormValidationAction):
             # question about their own order)
             task = (next(tracker.get_latest_entity_values(TASK_SLOT), None) or vocabulary().task_from_words(text)
                     or this_turns_slot(tracker, TASK_SLOT) or PROBLEM)
-            put(TASK_SLOT, task)
-            put(WAITING_SLOT, 0.0)
+            slots.put(TASK_SLOT, task)
+            slots.put(WAITING_SLOT, 0.0)
             for name in TASK_SLOTS:
-                put(name, None)
+                slots.put(name, None)
         task = slots.get(TASK_SLOT) or PROBLEM
-
-        number = typed_order_number(tracker)
-        mine: List[Order] = []
         try:
-            if not number and fresh and customer_id:
-                mine = await order_system().orders_of(customer_id, 10)
-                match = order_by_product_words(text, mine) or only_likely_order(task, mine)
-                number = match.order_number if match else None
-            if not number and fresh:
-                # the page's order: a signed-in customer's only when it is one of theirs (a page left open by
-                # someone else is not); an earlier turn's order: a signed-in customer picks from their orders
-                # instead (a new request may be about another one), an anonymous one need not give it again
-                page = page_order_number(tracker)
-                if customer_id:
-                    number = page if page in {o.order_number for o in mine} else None
-                else:
-                    number = page or slots.get(ORDER_SLOT)
-            if number and number != slots.get(ORDER_SLOT):
-                put(LAST4_SLOT, None)
-            if number or fresh:
+            if fresh or typed_order_number(tracker):
                 # a new request starts from the order it names, or asks (an earlier one's is not assumed)
-                put(ORDER_SLOT, number)
+                slots.put(ORDER_SLOT, await self._order_named(tracker, task, customer_id, slots, text))
             if fresh and task == "after_sale":
-                put(KIND_SLOT, vocabulary().after_sale_kind(text))
-            await self._fill_requested(dispatcher, tracker, requested, text, slots, put)
-            next_slot = await self._next_slot(task, customer_id, slots, put)
-        except OrderError as error:
-            put(OUTCOME_SLOT, "unavailable" if error.code == "unavailable" else "not_found")
+                slots.put(KIND_SLOT, vocabulary().after_sale_kind(text))
+            await self._fill_requested(dispatcher, tracker, requested, text, slots)
+            next_slot = await self._next_slot(task, customer_id, slots)
+        except OrderError:
+            slots.put(OUTCOME_SLOT, "unavailable")
             next_slot = None
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if requested is not None and not updates and intent in STAY_INTENTS:
+        if requested is not None and not slots.changes and intent in STAY_INTENTS:
             # more about the order, nothing the form can use: it keeps going and asks again (with no slot set,
             # Rasa would take the form as rejected and its rules would leave it)
-            put(WAITING_SLOT, float((slots.get(WAITING_SLOT) or 0) + 1))
-        return [SlotSet(k, v) for k, v in updates.items()] + [SlotSet("requested_slot", next_slot)]
+            slots.put(WAITING_SLOT, float((slots.get(WAITING_SLOT) or 0) + 1))
+        return slots.events(next_slot)
+
+    @staticmethod
+    async def _order_named(tracker: Tracker, task: str, customer_id: Optional[str], slots: FormSlots,
+                           text: str) -> Optional[str]:
+        """The order this message is about: typed or pasted; for a signed-in customer, the one of theirs its
+        product words or its task point to, or the page's when it is theirs (a page left open by someone else is
+        not); for an anonymous one, the page's or an earlier turn's (no need to give and prove it again)."""
+        number = typed_order_number(tracker)
+        if number:
+            return number
+        page = page_order_number(tracker)
+        if not customer_id:
+            return page or slots.get(ORDER_SLOT)
+        mine = await order_system().orders_of(customer_id, 10)
+        match = order_by_product_words(text, mine) or only_likely_order(task, mine)
+        if match:
+            return match.order_number
+        return page if page in {o.order_number for o in mine} else None
 
     async def _fill_requested(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: Optional[str],
-                              text: str, slots: Dict[str, Any], put: Any) -> None:
+                              text: str, slots: FormSlots) -> None:
         """The value the customer gave for the question the form asked."""
         if requested == LAST4_SLOT and slots.get(ORDER_SLOT):
-            phone = PHONE.search(text)
-            digits = phone.group(1)[-4:] if phone else (LAST4.search(text).group(1) if LAST4.search(text) else None)
-            if not digits:
+            phone = PHONE.search(text) or LAST4.search(text)
+            if not phone:
                 return
-            if await order_system().phone_matches(slots[ORDER_SLOT], digits):
-                put(LAST4_SLOT, digits)
-                put(PROVEN_SLOT, slots[ORDER_SLOT])
+            # only the proof is kept, not the digits
+            if await order_system().phone_matches(slots.get(ORDER_SLOT), phone.group(1)[-4:]):
+                slots.put(PROVEN_SLOT, slots.get(ORDER_SLOT))
                 return
             failures = float((slots.get(FAILURES_SLOT) or 0) + 1)
-            put(FAILURES_SLOT, failures)
+            slots.put(FAILURES_SLOT, failures)
             if failures >= MAX_OWNERSHIP_FAILURES:
-                put(OUTCOME_SLOT, "not_proven")
+                slots.put(OUTCOME_SLOT, "not_proven")
             else:
                 dispatcher.utter_message(text="订单号和手机号后四位对不上，请核对后再输入一次（是下单时填写的收货手机号）。")
         elif requested == KIND_SLOT:
-            put(KIND_SLOT, vocabulary().after_sale_kind(text))
+            slots.put(KIND_SLOT, vocabulary().after_sale_kind(text))
         elif requested == RECEIVER_SLOT:
             found = receiver_from(text)
             if found:
-                put(RECEIVER_SLOT, json.dumps(found, ensure_ascii=False))
+                slots.put(RECEIVER_SLOT, json.dumps(found, ensure_ascii=False))
         elif requested == TITLE_SLOT:
             stripped = text.strip(" 。，,")
             if "个人" in stripped:
-                put(TITLE_SLOT, "个人")
+                slots.put(TITLE_SLOT, "个人")
             elif COMPANY_MARK.search(stripped) and len(stripped) >= 4:
-                put(TITLE_SLOT, stripped)
+                slots.put(TITLE_SLOT, stripped)
         elif requested == TAX_SLOT:
             tax = TAX_ID.search(text)
             if tax:
-                put(TAX_SLOT, tax.group(1).upper())
+                slots.put(TAX_SLOT, tax.group(1).upper())
         elif requested == EMAIL_SLOT:
             email = EMAIL.search(text)
             if email:
-                put(EMAIL_SLOT, email.group(0))
+                slots.put(EMAIL_SLOT, email.group(0))
         elif requested == CONFIRM_SLOT:
             answer = confirmation_from(tracker)
             if answer is not None:
-                put(CONFIRM_SLOT, answer)
+                slots.put(CONFIRM_SLOT, answer)
 
     @staticmethod
-    def _task_for_state(task: str, order: Order, slots: Dict[str, Any], put: Any) -> str:
+    def _task_for_state(task: str, order: Order, slots: FormSlots) -> str:
         """What the customer wants, in the shop's terms for this order: a refund of an order not yet sent is its
         cancellation (鼠标不要了 还没发货 给我退款); cancelling a received one is a return."""
         if task == "after_sale" and order.status in (PENDING_PAYMENT, AWAITING_SHIPMENT):
-            put(TASK_SLOT, "cancel")
+            slots.put(TASK_SLOT, "cancel")
             return "cancel"
         if task == "cancel" and order.status in (DELIVERED, COMPLETED):
-            put(TASK_SLOT, "after_sale")
+            slots.put(TASK_SLOT, "after_sale")
             if not slots.get(KIND_SLOT):
-                put(KIND_SLOT, "return")
+                slots.put(KIND_SLOT, "return")
             return "after_sale"
         return task
 
-    async def _next_slot(self, task: str, customer_id: Optional[str], slots: Dict[str, Any],
-                         put: Any) -> Optional[str]:
+    async def _next_slot(self, task: str, customer_id: Optional[str], slots: FormSlots) -> Optional[str]:
         """The next question, or None when the task can be done (or explained) now."""
         if slots.get(OUTCOME_SLOT):
             return None
@@ -303,18 +315,17 @@ class ValidateOrderForm(FormValidationAction):
             return LAST4_SLOT
         if task in READING_TASKS:
             return None
-        task = self._task_for_state(task, order, slots, put)
+        task = self._task_for_state(task, order, slots)
         if task == "after_sale" and not slots.get(KIND_SLOT):
             return KIND_SLOT
         if refusal(task, order, slots.get(KIND_SLOT)):
-            put(OUTCOME_SLOT, "refused")
-            return None
+            return None  # the completion action explains the shop's rule
         if task == "change_receiver" and not slots.get(RECEIVER_SLOT):
             return RECEIVER_SLOT
         if task == "invoice":
             if not slots.get(TITLE_SLOT):
                 return TITLE_SLOT
-            if slots[TITLE_SLOT] != "个人" and not slots.get(TAX_SLOT):
+            if slots.get(TITLE_SLOT) != "个人" and not slots.get(TAX_SLOT):
                 return TAX_SLOT
             if not slots.get(EMAIL_SLOT):
                 return EMAIL_SLOT

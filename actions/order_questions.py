@@ -3,6 +3,7 @@ where the answer is a choice, and reports the turn (route order, the task, outco
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -51,12 +52,17 @@ class ActionAskOrderNumber(Action):
         return []
 
 
-class AskOrderSlot(Action):
-    """A question with fixed text and buttons."""
+class AskOrderSlot(Action, ABC):
+    """A question with fixed text and buttons; each subclass names its slot (abstract here, so that rasa-sdk
+    registers only the questions, not this base)."""
 
-    slot = ""
     text = ""
     buttons: List[Dict[str, str]] = []
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot the question fills."""
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"

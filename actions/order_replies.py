@@ -162,7 +162,7 @@ def done_text(task: str, order: Order, result: Any = None) -> str:
     return f"{title}已办理。"
 
 
-def eligibility_text(task: str, order: Order, reason: str) -> str:
+def eligibility_text(order: Order, reason: str) -> str:
     """Why the shop's rules do not allow it, and what the customer can do instead."""
     return f"{order_title(order)}：{reason}"
 

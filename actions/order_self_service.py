@@ -135,7 +135,7 @@ class ActionOrderProblem(Action):
         details = task_details(tracker)
         refused = refusal(task, order, details["kind"])
         if refused:
-            dispatcher.utter_message(text=eligibility_text(task, order, refused.text), buttons=[HANDOFF_BUTTON])
+            dispatcher.utter_message(text=eligibility_text(order, refused.text), buttons=[HANDOFF_BUTTON])
             return "refused"
         if tracker.get_slot(CONFIRM_SLOT) is not True:
             dispatcher.utter_message(text=DECLINED_TEXT)
@@ -143,7 +143,7 @@ class ActionOrderProblem(Action):
         try:
             result = await make_change(task, order, details, request_id(tracker, task, number, details))
         except ActionRefused as error:
-            dispatcher.utter_message(text=eligibility_text(task, order, error.text), buttons=[HANDOFF_BUTTON])
+            dispatcher.utter_message(text=eligibility_text(order, error.text), buttons=[HANDOFF_BUTTON])
             return "refused"
         except OrderError:
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=[HANDOFF_BUTTON])

@@ -10,7 +10,7 @@ from typing import List
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 
-from actions.order_routes import start_order_task, unsure_order_task
+from actions.order_routes import order_task_for, start_order_task
 from actions.product_question import context_products, products_not_in_catalog, question_text
 from catalog.answerer import ANSWERED, WHICH_PRODUCT, answer_question
 from catalog.lookup import shop_catalog
@@ -31,7 +31,7 @@ def catalog_answers(tracker: Tracker) -> bool:
 
 def route_unsure(tracker: Tracker) -> List[EventType]:
     """For an unsure reading: an order task, or the product's answer; [] when neither fits."""
-    task = unsure_order_task(tracker)
+    task = order_task_for(tracker)
     if task:
         return start_order_task(task)
     return [FollowupAction(PRODUCT_ACTION)] if catalog_answers(tracker) else []

@@ -12,7 +12,6 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Dict, List, Optional, Sequence
 
@@ -20,9 +19,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bench.server_speed import percentile
-from core.customer_identity import signed_claim
 from core.db import create_database_engine, upgrade_schema
-from evaluation.live_stack import STACK_IDENTITY_SECRET, free_port, running_stack
+from evaluation.customer_chat import CustomerChat
+from evaluation.live_stack import free_port, running_stack
 from orders.demo_system import DemoOrderSystem
 from orders.port import OrderSystem
 from orders.shop_api import ShopApiOrderSystem
@@ -77,29 +76,15 @@ async def _ask(gateway_url: str, text: str, answers: int) -> List[float]:
     """Sends `text` as the signed-in 王女士 `answers` times, one at a time; the time to each bot reply, in ms."""
     spent: List[float] = []
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(gateway_url + "/chat/socket")
-        await ws.send_json({"type": "hello", "identity": signed_claim(STACK_IDENTITY_SECRET, CUSTOMERS[0])})
-        while (await ws.receive_json(timeout=30))["type"] != "welcome":
-            pass
+        chat = await CustomerChat(http, gateway_url).open(CUSTOMERS[0])
         for index in range(answers + 3):  # the first few warm Rasa and the action server
-            client_id = uuid.uuid4().hex
-            started = time.perf_counter()
-            await ws.send_json({"type": "message", "client_id": client_id, "text": text})
-            ids = set()
-            while True:
-                frame = await ws.receive_json(timeout=30)
-                if frame["type"] == "ack" and frame["client_id"] == client_id:
-                    ids.add(frame["id"])
-                if frame["type"] == "message" and frame["sender"] == "customer" and frame.get("client_id") == client_id:
-                    ids.add(frame["id"])
-                if frame["type"] == "message" and frame["sender"] == "bot" and frame.get("reply_to") in ids:
-                    if TRACKING_NUMBER not in (frame.get("text") or ""):
-                        raise RuntimeError(f"the bot answered {frame.get('text')!r}, not the tracking: the figures "
-                                           "would time something else")
-                    break
+            replies = await chat.say(text, quiet=0)
+            if TRACKING_NUMBER not in replies[0].get("text", ""):
+                raise RuntimeError(f"the bot answered {replies[0].get('text')!r}, not the tracking: the figures "
+                                   "would time something else")
             if index >= 3:
-                spent.append(1000 * (time.perf_counter() - started))
-        await ws.close()
+                spent.append(1000 * chat.first_reply_seconds)
+        await chat.close()
     return spent
 
 

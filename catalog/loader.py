@@ -11,11 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import yaml
-
 from catalog.errors import CatalogError, Problem
 from catalog.model import BRAND, Catalog, Product, Spec, Variant
 from catalog.text import fold
+from core.yaml_files import read_yaml
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU_PATTERN = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
@@ -191,13 +190,9 @@ def _spec_words(raw: Any, check: _Checker) -> Dict[str, Tuple[str, ...]]:
 
 
 def _read_file(path: Path, problems: List[Problem]) -> Optional[Dict[str, Any]]:
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        problems.append(Problem(path, f"is not valid YAML: {error}"))
-        return None
-    except UnicodeDecodeError:
-        problems.append(Problem(path, "is not UTF-8 text"))
+    content, unreadable = read_yaml(path)
+    if unreadable:
+        problems.append(Problem(path, unreadable))
         return None
     if not isinstance(content, dict) or not isinstance(content.get("products"), list):
         problems.append(Problem(path, "must be a mapping with a list 'products' (and optionally 'spec_words')"))

@@ -18,13 +18,10 @@ from catalog.model import Catalog, Product
 from catalog.text import find_term, fold
 from core.settings import project_path, settings
 
-DEFAULT_PATH = "data/catalog"
-
 
 def catalog_path() -> Path:
-    """Where the shop's catalog is: settings.yml `catalog.path` if set, else data/catalog."""
-    section = settings().get("catalog") or {}
-    return project_path(str(section.get("path") or DEFAULT_PATH))
+    """Where the shop's catalog is (settings.yml `catalog.path`)."""
+    return project_path(str(settings()["catalog"]["path"]))
 
 
 @lru_cache(maxsize=1)

@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import yaml
-
+from core.yaml_files import read_yaml
 from knowledge.entry import AnswerVariant, FaqEntry, KnowledgeBase
 from knowledge.errors import KnowledgeBaseError, Problem
 
@@ -131,13 +130,9 @@ def _parse_entry(
 
 
 def _read_file(path: Path, problems: List[Problem]) -> Optional[Dict[str, Any]]:
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        problems.append(Problem(path, f"is not valid YAML: {error}"))
-        return None
-    except UnicodeDecodeError:
-        problems.append(Problem(path, "is not UTF-8 text"))
+    content, unreadable = read_yaml(path)
+    if unreadable:
+        problems.append(Problem(path, unreadable))
         return None
     if not isinstance(content, dict) or not isinstance(content.get("entries"), list):
         problems.append(

@@ -318,3 +318,11 @@ def test_a_page_naming_another_customers_order_is_not_taken_for_a_signed_in_cust
     asked = Conversation(CHEN, page_order=WANG_SHIPPED).say("东西少发了一件")
     assert asked[0]["response"] == "utter_ask_which_of_your_orders"
     assert not any(WANG_SHIPPED in b["title"] for b in asked[0]["buttons"])
+
+
+def test_the_proof_is_kept_not_the_phones_digits(orders):
+    chat = Conversation()
+    chat.say(f"订单{CHEN_WAITING}地址写错了", entities=[entity("order_number", CHEN_WAITING)])
+    asked = chat.say("2222", intent="inform")
+    assert "完整地址" in texts(asked), "proven: the form goes on to the new address"
+    assert chat.slots["proven_order"] == CHEN_WAITING and chat.slots.get("phone_last4") is None

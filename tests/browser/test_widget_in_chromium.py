@@ -39,6 +39,13 @@ def send(page, text: str) -> None:
     page.locator(".shopchat-input").press("Enter")
 
 
+def open_widget(page, url: str) -> None:
+    """Opens the page and its chat widget, and waits until the widget has its conversation."""
+    page.goto(url)
+    page.locator("#shopchat-launcher").click()
+    page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+
+
 def wait_for_bot_count(page, count: int) -> None:
     page.wait_for_function(
         "n => document.querySelectorAll('.shopchat-msg[data-sender=bot]:not(.shopchat-welcome)').length >= n",
@@ -135,9 +142,7 @@ def test_enter_while_an_input_method_is_composing_does_not_send(browser, stack, 
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(stack.gateway_url + VISITOR)
-        page.locator("#shopchat-launcher").click()
-        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        open_widget(page, stack.gateway_url + VISITOR)
         box = page.locator(".shopchat-input")
         box.focus()
         cdp = context.new_cdp_session(page)
@@ -411,9 +416,7 @@ def test_on_a_shared_browser_each_signed_in_customer_sees_only_their_own_convers
     entry = kb.get("refund_arrival_time")
 
     def open_as(customer: str):
-        page.goto(stack.gateway_url + "/?customer=" + customer)
-        page.locator("#shopchat-launcher").click()
-        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        open_widget(page, stack.gateway_url + "/?customer=" + customer)
         page.wait_for_timeout(500)  # any history arrives after the welcome
         return page.evaluate("window.ShopChat.sessionId()")
 
@@ -459,9 +462,7 @@ def test_an_agent_sees_the_verified_customer_s_order_beside_the_transcript(brows
         agent.locator("#console-main").wait_for(state="visible")
 
         # 王女士, signed in on the product page of the earbuds she ordered, asks for a person
-        customer.goto(stack.gateway_url + "/?customer=C10086")
-        customer.locator("#shopchat-launcher").click()
-        customer.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        open_widget(customer, stack.gateway_url + "/?customer=C10086")
         customer.locator(".shopchat-human").click()
         customer.locator(".shopchat-queue").wait_for(state="visible", timeout=REPLY_TIMEOUT_MS)
 
@@ -497,9 +498,7 @@ def test_a_verified_customer_asks_where_the_earbuds_are_and_sees_the_tracking(br
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         # the demo page signs in 王女士 (C10086), whose earbuds were sent with 顺丰 (data/demo/orders.yml)
-        page.goto(stack.gateway_url + "/?customer=C10086")
-        page.locator("#shopchat-launcher").click()
-        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        open_widget(page, stack.gateway_url + "/?customer=C10086")
         page.wait_for_timeout(500)  # her earlier conversation's history arrives after the welcome
         before = len(bot_texts(page))
         send(page, "我买的耳机到哪了")
@@ -510,9 +509,7 @@ def test_a_verified_customer_asks_where_the_earbuds_are_and_sees_the_tracking(br
         page.screenshot(path=screenshots / "30-verified-customer-order-tracking.png")
 
         # a visitor who is not signed in names the same order: asked to prove it, shown nothing of it
-        page.goto(stack.gateway_url + VISITOR)
-        page.locator("#shopchat-launcher").click()
-        page.wait_for_function("window.ShopChat && window.ShopChat.sessionId()")
+        open_widget(page, stack.gateway_url + VISITOR)
         send(page, "订单2026120112345678到哪了")
         wait_for_bot_count(page, 1)
         asked = bot_texts(page)[-1]

@@ -5,16 +5,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import aiohttp
 import pytest
 
-from core.customer_identity import signed_claim
-from evaluation.live_stack import STACK_IDENTITY_SECRET, free_port, running_stack
-from tests.gateway.conftest import receive_until
+from evaluation.customer_chat import CustomerChat
+from evaluation.live_stack import free_port, running_stack
 from tools.shop_api_server import serving_in_thread
 
 pytestmark = pytest.mark.slow
@@ -23,8 +20,6 @@ WANG, CHEN = "C10086", "C30452"
 WANG_SHIPPED, WANG_WAITING, WANG_DELIVERED = "2026120112345678", "2026120398765432", "2026112055501234"
 WANG_UNPAID, CHEN_WAITING = "2026120500001111", "2026120244445555"
 SHOP_API_TOKEN = "shop-api-token-for-tests"
-# a turn's messages come together: the answer is complete when nothing more comes for this long
-QUIET_SECONDS = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -47,50 +42,6 @@ def order_stack(request):
     return request.getfixturevalue("stack" if request.param == "demo" else "http_stack")
 
 
-class Chat:
-    """A customer in the widget: one conversation over the gateway's socket."""
-
-    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
-        self.http, self.url = http, url
-
-    async def open(self, customer: Optional[str] = None) -> Chat:
-        self.ws = await self.http.ws_connect(self.url + "/chat/socket")
-        hello: Dict[str, Any] = {"type": "hello"}
-        if customer:
-            hello["identity"] = signed_claim(STACK_IDENTITY_SECRET, customer)
-        await self.ws.send_json(hello)
-        await receive_until(self.ws, lambda f: f["type"] == "welcome")
-        return self
-
-    async def say(self, text: str, payload: Optional[str] = None) -> List[Dict[str, Any]]:
-        """The bot's messages in answer: from its first message until the socket is quiet for a moment."""
-        # unique like the widget's: a verified customer's conversation is resumed, and a repeated id is a resend
-        client_id = uuid.uuid4().hex
-        await self.ws.send_json({"type": "message", "client_id": client_id, "text": text,
-                                 **({"payload": payload} if payload else {})})
-        # the answer may come before the ack: read both, then until the socket is quiet
-        frames: List[Dict[str, Any]] = []
-
-        def answered() -> bool:
-            ack = next((f for f in frames if f["type"] == "ack" and f["client_id"] == client_id), None)
-            return bool(ack) and any(answer_to(f, ack["id"]) for f in frames)
-
-        await receive_until(self.ws, lambda f: frames.append(f) or answered(), timeout=30)
-        while True:
-            try:
-                received = await self.ws.receive(timeout=QUIET_SECONDS)
-            except asyncio.TimeoutError:
-                break
-            frames.append(json.loads(received.data))
-        ack = next(f for f in frames if f["type"] == "ack" and f["client_id"] == client_id)
-        # a verified customer's conversation is resumed with its history: only replies to this message count
-        return [f for f in frames if answer_to(f, ack["id"])]
-
-
-def answer_to(frame: Dict[str, Any], message_id: str) -> bool:
-    return frame["type"] == "message" and frame["sender"] == "bot" and frame.get("reply_to") == message_id
-
-
 def text_of(messages: List[Dict[str, Any]]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
@@ -101,14 +52,14 @@ def buttons_of(messages: List[Dict[str, Any]]) -> List[Dict[str, str]]:
 
 async def test_a_verified_customer_asks_where_the_earbuds_are(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(WANG)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(WANG)
         answer = text_of(await chat.say("我买的耳机到哪了"))
     assert WANG_SHIPPED in answer and "SF1402837465921" in answer and "张江营业点" in answer
 
 
 async def test_an_anonymous_customer_proves_the_order_before_any_detail(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open()
+        chat = await CustomerChat(http, order_stack.gateway_url).open()
         asked = text_of(await chat.say(f"{WANG_SHIPPED} 我的快递到哪了"))
         assert "后 4 位" in asked and "SF1402837465921" not in asked
         wrong = text_of(await chat.say("1234"))
@@ -119,7 +70,7 @@ async def test_an_anonymous_customer_proves_the_order_before_any_detail(order_st
 
 async def test_why_not_shipped_then_urge_with_a_yes(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(CHEN)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(CHEN)
         answer = await chat.say("我的订单怎么还没发货")
         assert CHEN_WAITING in text_of(answer) and "承诺" in text_of(answer)
         urge = next(b for b in buttons_of(answer) if "催发货" in b["title"])
@@ -131,7 +82,7 @@ async def test_why_not_shipped_then_urge_with_a_yes(order_stack):
 
 async def test_change_the_address_before_shipment(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(CHEN)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(CHEN)
         asked = text_of(await chat.say(f"订单{CHEN_WAITING}地址写错了 帮我改一下"))
         assert "完整地址" in asked
         confirm = text_of(await chat.say("广州市海珠区新港西路135号中山大学东区8栋"))
@@ -142,7 +93,7 @@ async def test_change_the_address_before_shipment(order_stack):
 
 async def test_cancel_before_shipment_and_refused_after(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(WANG)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(WANG)
         refused = text_of(await chat.say(f"{WANG_SHIPPED}这单不想要了 帮我取消"))
         assert "已经发货" in refused
         confirm = text_of(await chat.say(f"帮我取消订单{WANG_UNPAID}"))
@@ -154,7 +105,7 @@ async def test_cancel_before_shipment_and_refused_after(order_stack):
 
 async def test_a_return_within_the_window_and_an_invoice(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(WANG)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(WANG)
         kind = text_of(await chat.say(f"订单{WANG_DELIVERED}我想申请售后"))
         assert "哪种售后" in kind
         confirm = text_of(await chat.say("退货退款"))
@@ -171,7 +122,7 @@ async def test_a_return_within_the_window_and_an_invoice(order_stack):
 
 async def test_算了_leaves_the_form_and_a_new_question_is_answered(order_stack):
     async with aiohttp.ClientSession() as http:
-        chat = await Chat(http, order_stack.gateway_url).open(CHEN)
+        chat = await CustomerChat(http, order_stack.gateway_url).open(CHEN)
         asked = text_of(await chat.say(f"订单{CHEN_WAITING}地址填错了"))
         assert "完整地址" in asked
         dropped = text_of(await chat.say("算了"))
@@ -185,7 +136,7 @@ async def test_the_shop_api_down_or_slow_is_said_within_seconds(http_stack, faul
     http_stack.faults.update(fault)
     try:
         async with aiohttp.ClientSession() as http:
-            chat = await Chat(http, http_stack.gateway_url).open(WANG)
+            chat = await CustomerChat(http, http_stack.gateway_url).open(WANG)
             started = asyncio.get_running_loop().time()
             answer = await chat.say(f"订单{WANG_SHIPPED}到哪了")
             took = asyncio.get_running_loop().time() - started
