@@ -249,7 +249,7 @@ class ConversationStore:
 
     def update_metadata(self, conversation_id: str, shop_metadata: Dict[str, str]) -> Dict[str, str]:
         """Merges new metadata (the customer moved to another page, logged in) and returns the result."""
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             row = connection.execute(
                 select(conversations.c.shop_metadata).where(conversations.c.id == conversation_id)
             ).first()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.gateway.protocol import ProtocolError, clean_metadata, clean_text
 from bot.gateway.rate_limit import RateLimiter
 from bot.gateway.store import ConversationStore
 from core.db import create_database_engine, upgrade_schema
+from tests.another_writer import writing_meanwhile
 
 
 @pytest.fixture
@@ -114,3 +116,20 @@ def test_metadata_keeps_known_keys_as_short_strings():
     # who the customer is comes from the signed identity only (test_verified_customers.py)
     assert cleaned == {"order_number": "2024061812345678", "name": "王" * 200}
     assert clean_metadata("not a mapping") == {}
+
+
+def test_new_metadata_waits_for_another_writer_instead_of_failing(tmp_path):
+    """A hello's metadata (read, merged, written) beside another connection writing the same SQLite file: it
+    waits for the lock, not "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = create_database_engine(url)
+    upgrade_schema(engine)
+    store = ConversationStore(engine)
+    conversation = store.create_conversation({"page_url": "https://shop.example.com/p/1"})
+    began = time.monotonic()
+    with writing_meanwhile(url, "UPDATE conversations SET updated_at = updated_at WHERE id = :id",
+                           {"id": conversation}):
+        merged = store.update_metadata(conversation, {"product_id": "earbuds-pro"})
+    assert merged == {"page_url": "https://shop.example.com/p/1", "product_id": "earbuds-pro"}
+    assert time.monotonic() - began >= 0.3, "it waited for the other writer"
+    engine.dispose()
