@@ -7,6 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
+# pip-audit in a venv of its own: it needs packaging>=21, Rasa 3.6 pins packaging<21
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell cat requirements-audit.txt | md5sum | cut -c1-12)
 MODEL := models/shop.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml jieba_dict/* nlu_components/*.py)
 
@@ -18,7 +21,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # the queue tests also run against this PostgreSQL (each test in a schema of its own)
 export TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install browser nginx run run-scaled chat train test bench lint validate clean
+.PHONY: help install browser nginx run run-scaled chat train test bench lint audit validate clean
 
 help:
 	@echo "make run       install, train if needed, start the bot (Ctrl-C stops it)"
@@ -28,7 +31,8 @@ help:
 	@echo "make validate  check the knowledge base, the product catalog and the Rasa training data"
 	@echo "make browser   install Debian's chromium and a CJK font for the browser tests (make test does)"
 	@echo "make bench     measure NLU quality, server and gateway speed (figures to stdout)"
-	@echo "make lint      ruff, and import-linter's layer contracts (pyproject.toml)"
+	@echo "make lint      ruff, import-linter's layer contracts (pyproject.toml) and make audit"
+	@echo "make audit     pip-audit of requirements.txt; accepted advisories in audit-ignore.toml (docs/dependency-audit.md)"
 
 install: $(STAMP)
 
@@ -90,16 +94,30 @@ validate: $(STAMP)
 	$(PY) -m catalog.validate
 	$(RASA) data validate --data data/nlu data/rules --domain domain.yml --config config.yml
 
-test: $(STAMP) browser nginx
+test: $(STAMP) $(AUDIT_STAMP) browser nginx
 	$(PY) -m pytest
 
 bench: $(STAMP) $(MODEL) nginx
 	$(PY) -m bench.run_all
 
-lint: $(STAMP)
+lint: $(STAMP) $(AUDIT_STAMP)
 	$(VENV)/bin/ruff check .
 	@# the layers and the no-circle rule of docs/architecture.md (contracts in pyproject.toml)
 	$(VENV)/bin/lint-imports --no-cache
+	$(AUDIT_VENV)/bin/python -m tools.dependency_audit
+
+# Advisories against the lock: an unaccepted finding fails; no reachable advisory service is a loud warning
+# (AUDIT_REQUIRE_SERVICE=1 makes it a failure). docs/dependency-audit.md says what is accepted and why.
+audit: $(AUDIT_STAMP)
+	$(AUDIT_VENV)/bin/python -m tools.dependency_audit
+
+$(AUDIT_STAMP): requirements-audit.txt
+	@python=$$(scripts/find-python310) || exit 1; \
+	if [ ! -x $(AUDIT_VENV)/bin/python ] || ! $(AUDIT_VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
+		echo "Creating $(AUDIT_VENV) with $$python"; rm -rf $(AUDIT_VENV); "$$python" -m venv $(AUDIT_VENV) || exit 1; \
+	fi
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	@rm -f $(AUDIT_VENV)/.installed-*; touch $@
 
 clean:
 	rm -rf models/*.tar.gz .pytest_cache test-output

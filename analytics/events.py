@@ -1,4 +1,4 @@
-"""The conversation event log: one row per thing that happened, text masked before it is stored.
+"""The conversation event log: one row per thing that happened, text and detail masked before it is stored.
 
 Kinds (what `kind` holds):
     customer_message  intent, confidence, entities (masked) in detail; detail.to = "bot" | "agent" | "gateway"
@@ -92,6 +92,17 @@ def masked_entities(entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [{"entity": e.get("entity"), "value": mask(str(e.get("value", "")))} for e in entities or []]
 
 
+def masked_detail(value: Any) -> Any:
+    """A detail with every string in it masked, at any depth (dicts, lists); other values as they are."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {key: masked_detail(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked_detail(item) for item in value]
+    return value
+
+
 class EventLog:
     """Writes and reads conversation events (blocking SQL)."""
 
@@ -111,6 +122,8 @@ class EventLog:
             row = event.row()
             if row["text"]:
                 row["text"] = mask(row["text"])
+            # an escalation's detail can quote the customer (要求人工：“找个138…的人”): every string is masked
+            row["detail"] = masked_detail(row["detail"])
             if row["at"].tzinfo is None:
                 row["at"] = row["at"].replace(tzinfo=timezone.utc)
             row["at"] = row["at"].astimezone(timezone.utc)

@@ -17,9 +17,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from analytics.csv_cells import safe_row
 from analytics.events import Event, EventLog
 from analytics.metrics import CostSettings, rows, summary
 
+# a period is read with a day's margin on each side (time zones, the re-contact window): dates near the
+# calendar's ends (0001, 9999) would overflow, and no shop has events outside these
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
 GROUPINGS = ("day", "week", "month", "intent", "category")
 COLUMNS = ("conversations", "deflected", "contained", "escalated", "deflection_rate", "containment_rate",
            "escalation_rate", "fallback_endings", "abandoned")
@@ -50,6 +55,9 @@ def parse_period(start: Optional[str], end: Optional[str], zone: str) -> Tuple[d
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
     except ValueError:
         raise ValueError("dates must look like 2026-11-24") from None
+    for day in (first, last):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValueError(f"dates must lie between {EARLIEST_DAY} and {LATEST_DAY} (got {day})")
     if first > last:
         raise ValueError(f"the period starts ({first}) after it ends ({last})")
     if (last - first).days > 366:
@@ -67,7 +75,7 @@ def render(table: List[Dict[str, Any]], by: str, fmt: str, totals: Dict[str, Any
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in table:
-            writer.writerow([row.get(column) for column in header])
+            writer.writerow(safe_row(row.get(column) for column in header))
         return buffer.getvalue()
 
     def cell(value: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Dict, List
 
+import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
@@ -50,12 +51,22 @@ def group(questions: List[Dict[str, Any]], limit: int = 20) -> List[Dict[str, An
     vectors = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
     similarity = cosine_similarity(vectors)
     groups: List[List[int]] = []
+    # each message's summed similarity to every group's members, kept as groups grow: a message is compared
+    # with all groups in one step (the mean of its similarities to a group's members), not group by group,
+    # which took minutes of the database thread for a few thousand messages
+    totals = np.zeros((len(texts), len(texts)))
+    sizes = np.zeros(len(texts))
     for index in range(len(texts)):
-        best = max(groups, key=lambda g: similarity[index, g].mean(), default=None)
-        if best is not None and similarity[index, best].mean() >= SIMILAR:
-            best.append(index)
+        count = len(groups)
+        means = totals[index, :count] / sizes[:count] if count else None
+        best = int(np.argmax(means)) if count else -1  # the first of equals, as max() over the groups was
+        if count and means[best] >= SIMILAR:
+            groups[best].append(index)
         else:
+            best = count
             groups.append([index])
+        totals[:, best] += similarity[:, index]
+        sizes[best] += 1
     groups.sort(key=len, reverse=True)
     result = []
     for number, members in enumerate(groups[:limit], start=1):

@@ -27,6 +27,7 @@ from typing import Dict, List, Sequence
 import aiohttp
 
 from bench.server_speed import peak_memory_mb, percentile
+from bot.gateway.address_limits import LOAD_TEST_ENVIRONMENT
 from bot.gateway.rasa_client import WEBHOOK_PATH
 from bot.run import build_services, wait_until_ready
 from core.settings import load_settings, project_path
@@ -162,6 +163,7 @@ def main() -> List[Dict[str, float]]:
             "SHOP_RASA_TRACKER_STORE_URL": f"sqlite:///{work}/rasa-trackers.db",
             # a load test is a flood by design; the limiter is measured in the tests, not here
             "SHOP_GATEWAY_RATE_LIMIT_BURST": "1000000",
+            **LOAD_TEST_ENVIRONMENT,
             "SHOP_GATEWAY_BOT_NOTICE_AFTER_SECONDS": "60",
             "SHOP_GATEWAY_BOT_TIMEOUT_SECONDS": "120",
         }

@@ -33,6 +33,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 
 from bench.server_speed import percentile
+from bot.gateway.address_limits import LOAD_TEST_ENVIRONMENT
 from bot.gateway.store import ConversationStore
 from bot.run import Service, wait_until_ready
 from core.customer_identity import signed_claim
@@ -105,7 +106,7 @@ def escalation_to_console(url: str, work: Path, customers: int = 60) -> List[flo
     port = _free_port()
     env = {
         **os.environ, "PYTHONPATH": str(ROOT), "SHOP_GATEWAY_PORT": str(port), "SHOP_DATABASE_URL": url,
-        "SHOP_HANDOFF_HOURS": "00:00-23:59:59", "SHOP_GATEWAY_RATE_LIMIT_BURST": "1000",
+        "SHOP_HANDOFF_HOURS": "00:00-23:59:59", "SHOP_GATEWAY_RATE_LIMIT_BURST": "1000", **LOAD_TEST_ENVIRONMENT,
         # no Rasa runs here: the gateway only asks it for readings, and gives up at once
         "SHOP_RASA_PORT": str(_free_port()),
         "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,

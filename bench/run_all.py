@@ -5,9 +5,13 @@ from __future__ import annotations
 import platform
 
 from bench import (
+    access_matrix,
     escalation_rules,
+    fuzz,
     gateway_speed,
     handoff_speed,
+    login_flood,
+    masking_quality,
     masking_speed,
     open_loop,
     order_latency,
@@ -31,6 +35,8 @@ def main() -> None:
     real_messages.main([])
     self_service.main([])
     escalation_rules.main([])
+    fuzz.main([])
+    access_matrix.main()
     shop_nlu.main()
     server_speed.main()
     gateway_speed.main()
@@ -38,7 +44,9 @@ def main() -> None:
     scaled_load.main([])
     sql_per_turn.main()
     handoff_speed.main()
+    login_flood.main([])
     order_latency.main([])
+    masking_quality.main([])
     masking_speed.main()
     smp2017.main()
 

@@ -210,9 +210,11 @@ class SelfServiceRun:
 
     def __init__(self, stack: RunningStack, names: Dict[str, str], tiers: Dict[str, str]) -> None:
         self.gateway = stack.gateway_url.rstrip("/")
-        self.rasa = stack.rasa_url.rstrip("/")
+        self.stack = stack
         self.names = names
         self.tiers = tiers
+        # each conversation's resume token, as the widget keeps it: a reconnect without it starts a new one
+        self.tokens: Dict[str, str] = {}
 
     async def run_all(self, messages: Sequence[LabelledMessage], concurrency: int) -> List[Outcome]:
         gate = asyncio.Semaphore(concurrency)
@@ -256,8 +258,10 @@ class SelfServiceRun:
             if response.status != 200 or "session_id" not in started:
                 raise RuntimeError(f"HTTP hello refused: {response.status} {started}")
             session_id = started["session_id"]
+            self.tokens[session_id] = started["resume_token"]
         if session_id:
             hello["session_id"] = session_id
+            hello["resume_token"] = self.tokens[session_id]
         if message.customer:
             hello["identity"] = signed_claim(STACK_IDENTITY_SECRET, message.customer,
                                              self.tiers.get(message.customer, ""))
@@ -267,6 +271,8 @@ class SelfServiceRun:
             if frame.get("type") == "welcome":
                 if session_id and frame["session_id"] != session_id:
                     raise RuntimeError("the gateway did not resume the conversation")
+                if frame.get("resume_token"):
+                    self.tokens[frame["session_id"]] = frame["resume_token"]
                 return frame["session_id"]
             if frame.get("type") == "error":
                 raise RuntimeError(f"hello refused: {frame}")
@@ -346,7 +352,7 @@ class SelfServiceRun:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRACKER_SECONDS
         while True:
-            async with http.get(f"{self.rasa}/conversations/{session_id}/tracker") as response:
+            async with http.get(self.stack.rasa_api(f"/conversations/{session_id}/tracker")) as response:
                 response.raise_for_status()
                 tracker = await response.json()
             events = tracker.get("events") or []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any, Dict, List
 
 from rasa.shared.nlu.training_data.loading import load_data
 
+from bot.rasa_auth import with_token
 from bot.run import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,11 +64,12 @@ def main(messages: int = 500) -> Dict[str, Any]:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        token = secrets.token_hex(16)  # Rasa's API takes a token, as `make run` starts it (bot/rasa_auth.py)
         server = Service(
             "Rasa server",
             [RASA, "run", "--enable-api", "--model", str(Path(work) / "shop.tar.gz"),
-             "--interface", "127.0.0.1", "--port", str(port)],
-            f"http://127.0.0.1:{port}/status",
+             "--interface", "127.0.0.1", "--port", str(port), "--auth-token", token],
+            with_token(f"http://127.0.0.1:{port}/status", token),
         )
         server.start(_env())
         try:
@@ -80,7 +83,8 @@ def main(messages: int = 500) -> Dict[str, Any]:
             for text in texts:
                 body = json.dumps({"text": text}).encode("utf-8")
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/model/parse", body, {"Content-Type": "application/json"}
+                    with_token(f"http://127.0.0.1:{port}/model/parse", token), body,
+                    {"Content-Type": "application/json"},
                 )
                 t0 = time.perf_counter()
                 with urllib.request.urlopen(request, timeout=30) as response:

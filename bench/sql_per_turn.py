@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from bench.open_loop import bot_questions
+from bot.gateway.address_limits import LOAD_TEST_ENVIRONMENT
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
 from bot.gateway.keys import AGENTS, RASA
@@ -112,7 +113,7 @@ async def _drain(ws: Any, seconds: float) -> List[Dict[str, Any]]:
 
 async def _measure(rasa_url: str, database_url: str) -> Dict[str, Counts]:
     # people answer around the clock here, so the escalation opens a ticket at any time of day
-    values = load_settings(environ={**os.environ, "SHOP_HANDOFF_HOURS": "00:00-23:59:59"})
+    values = load_settings(environ={**os.environ, "SHOP_HANDOFF_HOURS": "00:00-23:59:59", **LOAD_TEST_ENVIRONMENT})
     config = replace(GatewayConfig.from_settings(values), rasa_url=rasa_url, database_url=database_url,
                      rate_limit_burst=1000)
     app = create_app(config)

@@ -61,9 +61,13 @@ def lock_store_endpoint(url: str) -> Optional[Dict[str, Any]]:
 
 def endpoints(actions_url: str, rasa: Mapping[str, Any]) -> Dict[str, Any]:
     """The endpoints file's content for one Rasa process."""
+    tracker_store = tracker_store_endpoint(str(rasa.get("tracker_store_url") or "sqlite:///var/rasa-trackers.db"))
+    # how many conversations' trackers a Rasa process keeps in memory, and for how long after their last use
+    tracker_store["cache_size"] = int(rasa.get("tracker_cache_size", 5000))
+    tracker_store["cache_idle_seconds"] = 60 * float(rasa.get("tracker_cache_idle_minutes", 30))
     content: Dict[str, Any] = {
         "action_endpoint": {"url": actions_url},
-        "tracker_store": tracker_store_endpoint(str(rasa.get("tracker_store_url") or "sqlite:///var/rasa-trackers.db")),
+        "tracker_store": tracker_store,
     }
     lock = lock_store_endpoint(str(rasa.get("lock_store_url") or ""))
     if lock:

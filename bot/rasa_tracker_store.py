@@ -9,7 +9,10 @@ each message, counts the stored events again before each save, and writes throug
   tracker changed in memory without being saved (a turn that failed half way), reads the database again;
 - a save appends only the events this process has not stored yet, in one INSERT, without counting first;
 - on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
-  one waits for PostgreSQL.
+  one waits for PostgreSQL;
+- the kept trackers are bounded: the `cache_size` most recently used, each for at most `cache_idle_seconds`
+  after its last use (`rasa.tracker_cache_size`, `rasa.tracker_cache_idle_minutes`); a forgotten one is read
+  back from the database on the conversation's next message.
 The table is Rasa's own (`events`), so Rasa's tools (`rasa export`, the tracker API) read it as usual.
 
 Configured in the endpoints file `bot/run.py` writes:
@@ -23,6 +26,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # conversations whose tracker stays in memory; an evicted one is read from the database on its next message
 DEFAULT_CACHE_SIZE = 5000
+# and for how long after its last message (a customer who has not written for half an hour has usually left)
+DEFAULT_CACHE_IDLE_SECONDS = 1800.0
 
 
 @dataclass
@@ -48,6 +54,8 @@ class _Kept:
     tracker: DialogueStateTracker
     stored_events: int
     last_id: int
+    # when the conversation last used it (the store's clock)
+    used: float = 0.0
 
 
 def event_row(sender_id: str, event: Any) -> Dict[str, Any]:
@@ -82,7 +90,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 class CachedSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore that keeps the trackers it handled and appends only new events."""
 
-    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE,
+                 cache_idle_seconds: float = DEFAULT_CACHE_IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.engine.dispose()  # Rasa's engine, replaced below
         if self.engine.dialect.name == "sqlite":
@@ -108,6 +118,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._kept_lock = threading.Lock()
         self.cache_size = int(cache_size)
+        self.cache_idle_seconds = float(cache_idle_seconds)
+        if self.cache_size < 0 or self.cache_idle_seconds < 0:
+            raise ValueError("rasa.tracker_cache_size and rasa.tracker_cache_idle_minutes must be >= 0")
+        self.clock = clock
         # a database server's round trips run in threads, so Rasa's event loop goes on with other conversations
         # meanwhile; a SQLite file answers faster than a thread would start
         self._threads = None if self.engine.dialect.name == "sqlite" else ThreadPoolExecutor(
@@ -131,7 +145,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             with self.engine.connect() as connection:
                 if self._newest_id(connection, sender_id) == kept.last_id:
                     with self._kept_lock:
-                        self._kept.move_to_end(sender_id)
+                        if sender_id in self._kept:
+                            self._kept.move_to_end(sender_id)
+                        kept.used = self.clock()
+                        self._forget_old(kept.used)
                     return kept.tracker
         # not kept, changed by another process, or changed here without a save: the database decides
         with self.session_scope() as session:
@@ -172,7 +189,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, last_id: int) -> None:
         with self._kept_lock:
-            self._kept[sender_id] = _Kept(tracker, stored_events, last_id)
+            now = self.clock()
+            self._kept[sender_id] = _Kept(tracker, stored_events, last_id, now)
             self._kept.move_to_end(sender_id)
-            while len(self._kept) > self.cache_size:
-                self._kept.popitem(last=False)
+            self._forget_old(now)
+
+    def _forget_old(self, now: float) -> None:
+        # least recently used first, so the idle ones are at the front (called under _kept_lock)
+        while self._kept and (len(self._kept) > self.cache_size
+                              or next(iter(self._kept.values())).used < now - self.cache_idle_seconds):
+            self._kept.popitem(last=False)
+
+    def kept_count(self) -> int:
+        """How many trackers are kept in memory now."""
+        return len(self._kept)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.rasa_auth import rasa_auth_token, with_token
 from bot.rasa_endpoints import write_endpoints
 from core.settings import PROJECT_ROOT, load_settings, project_path
 
@@ -81,11 +82,14 @@ def build_services(
     actions, rasa, gateway = config["actions"], config["rasa"], config["gateway"]
     actions_base = f"http://{actions['host']}:{actions['port']}"
     endpoints = write_endpoints(f"{actions_base}/webhook", rasa, work_dir)
+    token = rasa_auth_token(rasa)
     return [
         Service(
             "action server",
             [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions["port"])],
             f"{actions_base}/health",
+            # rasa-sdk has no interface argument: it listens on SANIC_HOST, 0.0.0.0 without it
+            env={"SANIC_HOST": str(actions["host"])},
         ),
         Service(
             "Rasa server",
@@ -96,8 +100,9 @@ def build_services(
                 "--endpoints", str(endpoints),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--interface", rasa["host"], "--port", str(rasa["port"]),
+                "--auth-token", token,
             ],
-            f"http://{rasa['host']}:{rasa['port']}/status",
+            with_token(f"http://{rasa['host']}:{rasa['port']}/status", token),
         ),
         Service(
             "chat gateway",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from bot.nginx_config import nginx_binary, write_nginx_conf
+from bot.rasa_auth import rasa_auth_token, with_token
 from bot.rasa_endpoints import write_endpoints
 from bot.run import Service, supervise
 from core.settings import PROJECT_ROOT, SettingsError, load_settings, project_path
@@ -83,9 +84,11 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
     )
     host = str(scaled.get("host") or "127.0.0.1")
     conf = write_nginx_conf(work, host, ports.public, ports.gateways, ports.actions_upstream, ports.action_servers)
+    token = rasa_auth_token(rasa)
     services = [
+        # SANIC_HOST: rasa-sdk listens on 0.0.0.0 without it; nginx reaches the action servers on loopback
         Service(f"action server {n}", [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(port)],
-                f"http://127.0.0.1:{port}/health", env={"SHOP_DATABASE_URL": database_url})
+                f"http://127.0.0.1:{port}/health", env={"SHOP_DATABASE_URL": database_url, "SANIC_HOST": "127.0.0.1"})
         for n, port in enumerate(ports.action_servers, start=1)
     ]
     services += [
@@ -93,7 +96,8 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
             sys.executable, "-m", "bot.rasa_server", "run", "--enable-api",
             "--model", str(model or project_path(rasa["model"])), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1", "--port", str(port),
-        ], f"http://127.0.0.1:{port}/status")
+            "--auth-token", token,
+        ], with_token(f"http://127.0.0.1:{port}/status", token))
         for n, port in enumerate(ports.rasa, start=1)
     ]
     rasa_urls = ",".join(f"http://127.0.0.1:{port}" for port in ports.rasa)
@@ -102,6 +106,8 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
             "SHOP_GATEWAY_HOST": "127.0.0.1", "SHOP_GATEWAY_PORT": str(port), "SHOP_DATABASE_URL": database_url,
             "SHOP_GATEWAY_REDIS_URL": redis_url, "SHOP_GATEWAY_RASA_URLS": rasa_urls,
             "SHOP_GATEWAY_REPLICA": f"gateway-{n}",
+            # erasure and retention reach Rasa's conversations, kept in the same database when scaled
+            "SHOP_RASA_TRACKER_STORE_URL": database_url,
         })
         for n, port in enumerate(ports.gateways, start=1)
     ]

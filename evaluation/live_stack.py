@@ -4,12 +4,15 @@ starts it (bot/run.py), with its own SQLite database: for tests and benchmarks t
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional
 
+from bot.gateway.address_limits import LOAD_TEST_ENVIRONMENT
+from bot.rasa_auth import with_token
 from bot.run import Service, build_services, wait_until_ready
 from core.settings import PROJECT_ROOT, load_settings
 
@@ -42,6 +45,12 @@ class RunningStack:
     rasa_url: str
     gateway_url: str
     database_url: str
+    # what Rasa's HTTP API takes (bot/rasa_auth.py)
+    rasa_token: str = ""
+
+    def rasa_api(self, path: str) -> str:
+        """The URL of Rasa's API at `path` (e.g. /conversations/x/tracker), with the token it needs."""
+        return with_token(self.rasa_url + path, self.rasa_token)
 
     def stop(self, name: str) -> None:
         """Stops one service (e.g. "Rasa server")."""
@@ -74,6 +83,9 @@ def running_stack(
         # people answer around the clock here, so results do not depend on the time of day
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
         "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,
+        "SHOP_RASA_AUTH_TOKEN": secrets.token_hex(16),
+        # every simulated customer comes from 127.0.0.1: no per-address limit (extra_env may set one)
+        **LOAD_TEST_ENVIRONMENT,
         **(extra_env or {}),
     }
     services: List[Service] = build_services(work, load_settings(environ=env), model=model)
@@ -89,6 +101,7 @@ def running_stack(
             rasa_url=f"http://127.0.0.1:{ports['RASA']}",
             gateway_url=f"http://127.0.0.1:{ports['GATEWAY']}",
             database_url=database_url,
+            rasa_token=env["SHOP_RASA_AUTH_TOKEN"],
         )
     finally:
         for service in reversed(services):
@@ -109,6 +122,12 @@ class ScaledStack:
     redis_url: str
 
     logs: Path = Path(".")
+    # what Rasa's HTTP API takes (bot/rasa_auth.py)
+    rasa_token: str = ""
+
+    def rasa_api(self, rasa_url: str, path: str) -> str:
+        """The URL of one Rasa process's API at `path`, with the token it needs."""
+        return with_token(rasa_url + path, self.rasa_token)
 
     def kill(self, name: str) -> None:
         """kill -9 of one process (and its children)."""
@@ -144,6 +163,9 @@ def running_scaled_stack(
         "SHOP_SCALED_REDIS_URL": redis_url,
         "SHOP_HANDOFF_HOURS": "00:00-23:59:59",
         "SHOP_IDENTITY_SECRET": STACK_IDENTITY_SECRET,
+        "SHOP_RASA_AUTH_TOKEN": secrets.token_hex(16),
+        # every simulated customer comes from 127.0.0.1 through nginx: no per-address limit
+        **LOAD_TEST_ENVIRONMENT,
         **(extra_env or {}),
     }
     migrate(database_url)
@@ -159,7 +181,7 @@ def running_scaled_stack(
             public_url=f"http://127.0.0.1:{ports.public}",
             gateway_urls=[f"http://127.0.0.1:{port}" for port in ports.gateways],
             rasa_urls=[f"http://127.0.0.1:{port}" for port in ports.rasa],
-            database_url=database_url, redis_url=redis_url, logs=work,
+            database_url=database_url, redis_url=redis_url, logs=work, rasa_token=env["SHOP_RASA_AUTH_TOKEN"],
         )
     finally:
         for service in reversed(services):

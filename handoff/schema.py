@@ -18,6 +18,8 @@ agents = Table(
     Column("password_hash", String(300), nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("last_seen_at", TZ),
+    # set: the account may not log in (migration 0007)
+    Column("disabled_at", TZ),
 )
 
 agent_sessions = Table(
@@ -27,6 +29,22 @@ agent_sessions = Table(
     Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("expires_at", TZ, nullable=False),
+    # ending every session of an account (password change, disabling) finds them by account (migration 0007)
+    Index("ix_agent_sessions_agent_id", "agent_id"),
+)
+
+# who read which transcript and who exported what (migration 0007): the account's name is kept as it was, and
+# a transcript is named by its ticket, never by customer text
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id"), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(200), nullable=False),
+    Index("ix_audit_log_at", "at"),
 )
 
 tickets = Table(

@@ -224,7 +224,8 @@ class HandoffService:
             return ticket, created, self._places(connection)
 
         ticket, created, places = await self._unit(open_ticket, write=True)
-        logger.info("conversation %s: ticket %s (%s: %s)", conversation_id, ticket.id, decision.reason, decision.detail)
+        # the reason only: a decision's detail can quote the customer (the masked copy is in the event log)
+        logger.info("conversation %s: ticket %s (%s)", conversation_id, ticket.id, decision.reason)
         await self.events.publish(
             TicketOpened(ticket, created, self._place_of(ticket, places), decision), QueueChanged(places)
         )

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 # every table module registers on core.db.metadata: Alembic compares the migrations against all of them
 import analytics.events  # noqa: F401, E402
+import bot.gateway.personal_data  # noqa: F401, E402
 import bot.gateway.store  # noqa: F401, E402
 import handoff.schema  # noqa: F401, E402
 import orders.demo_schema  # noqa: F401, E402

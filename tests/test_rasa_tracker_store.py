@@ -147,3 +147,63 @@ def test_concurrent_saves_of_different_conversations_lose_nothing(tmp_path):
 
     asyncio.run(everyone())
     assert all(event_rows(store, f"s{i}") == 16 for i in range(20))
+
+
+def open_store_with(url: str, **options):
+    """A store as open_store makes it, with these cache options (as the endpoints file passes them)."""
+    entry = dict(tracker_store_endpoint(url))
+    entry.pop("type")
+    host = entry.pop("url", None)
+    return CachedSQLTrackerStore(host=host, domain=DOMAIN, event_broker=None, **entry, **options)
+
+
+async def test_kept_trackers_are_bounded_and_an_evicted_one_is_read_back_from_sql(store_url):
+    store = open_store_with(store_url, cache_size=2)
+    trackers = {}
+    for number in range(1, 5):
+        tracker = await store.get_or_create_tracker(f"lru{number}")
+        turn(tracker, f"第{number}个问题", number)
+        await store.save(tracker)
+        trackers[number] = tracker
+    assert store.kept_count() == 2
+    assert await store.retrieve("lru4") is trackers[4], "a recent conversation is still kept"
+    read = await store.retrieve("lru1")
+    assert read is not trackers[1], "an evicted conversation is read from SQL"
+    assert [e.as_dict() for e in read.events] == [e.as_dict() for e in trackers[1].events]
+    assert read.get_slot("failure_count") == 1
+    # it goes on from there: each event stored once, and another process reads the whole conversation
+    turn(read, "还有一个问题", 5)
+    await store.save(read)
+    assert event_rows(store, "lru1") == len(read.events) == 11
+    assert store.kept_count() == 2
+    other = await open_store(store_url).retrieve("lru1")
+    assert [e.as_dict() for e in other.events] == [e.as_dict() for e in read.events]
+
+
+async def test_kept_trackers_expire_once_idle(store_url):
+    now = [1000.0]
+    store = open_store_with(store_url, cache_idle_seconds=60, clock=lambda: now[0])
+    first = await store.get_or_create_tracker("idle1")
+    turn(first, "退款多久到账", 1)
+    await store.save(first)
+    now[0] += 30
+    second = await store.get_or_create_tracker("idle2")
+    turn(second, "怎么开发票", 2)
+    await store.save(second)
+    now[0] += 40  # the first has been idle 70 s, the second 40 s
+    assert await store.retrieve("idle2") is second
+    assert store.kept_count() == 1
+    read = await store.retrieve("idle1")
+    assert read is not first and [e.as_dict() for e in read.events] == [e.as_dict() for e in first.events]
+
+
+def test_the_cache_settings_reach_the_store_through_the_endpoints_file(tmp_path):
+    from bot.rasa_endpoints import endpoints
+
+    entry = endpoints("http://127.0.0.1:5055/webhook", {
+        "tracker_store_url": f"sqlite:///{tmp_path / 'trackers.db'}", "tracker_cache_size": 7,
+        "tracker_cache_idle_minutes": 2})["tracker_store"]
+    assert entry["cache_size"] == 7 and entry["cache_idle_seconds"] == 120
+    entry.pop("type")
+    store = CachedSQLTrackerStore(host=entry.pop("url", None), domain=DOMAIN, event_broker=None, **entry)
+    assert store.cache_size == 7 and store.cache_idle_seconds == 120

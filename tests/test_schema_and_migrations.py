@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import analytics.events  # noqa: F401 - registers conversation_events
+import bot.gateway.personal_data  # noqa: F401 - registers privacy_actions
 import bot.gateway.store  # noqa: F401 - registers conversations and messages
 import handoff.schema  # noqa: F401 - registers agents, agent_sessions and tickets
 import orders.demo_schema  # noqa: F401 - registers the demo order system's tables
@@ -19,7 +20,7 @@ def test_the_migrations_create_every_declared_table_index_and_key_and_nothing_el
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
     assert sorted(metadata.tables) == [
-        "agent_sessions", "agents", "conversation_events", "conversations", "demo_order_requests", "demo_orders",
-        "messages", "tickets",
+        "agent_sessions", "agents", "audit_log", "conversation_events", "conversations", "demo_order_requests",
+        "demo_orders", "messages", "privacy_actions", "resume_tokens", "tickets",
     ]
     assert differences == [], f"migrations/ and the table declarations disagree: {differences}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -114,6 +115,15 @@ class ChatState:
         self.changed.set()
 
 
+def customer_address(conversation_id: str) -> str:
+    """The address a simulated customer connects from, in 198.18.0.0/15 (reserved for benchmarks, RFC 2544).
+    The gateway counts its abuse limits per client address (gateway.address_*) and believes X-Forwarded-For
+    from loopback (gateway.trusted_proxies), so each simulated customer is counted as the person they play,
+    not all of them as one flooding client."""
+    number = int(hashlib.sha256(conversation_id.encode("utf-8")).hexdigest(), 16) % (2 * 65536)
+    return f"198.{18 + number // 65536}.{number // 256 % 256}.{number % 256}"
+
+
 class Simulator:
     """Drives the gateway as customers and as one agent."""
 
@@ -128,7 +138,8 @@ class Simulator:
         if conversation.get("page"):
             metadata["page_url"] = "https://shop.example.com" + str(conversation["page"])
         state = ChatState()
-        async with http.ws_connect(f"{self.base}/chat/socket", timeout=30) as ws:
+        address = {"X-Forwarded-For": customer_address(result.id)}
+        async with http.ws_connect(f"{self.base}/chat/socket", timeout=30, headers=address) as ws:
             await ws.send_json({"type": "hello", "metadata": metadata})
             while True:
                 frame = await self._next(ws)

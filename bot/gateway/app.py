@@ -15,6 +15,8 @@ Route map (a message's way in is `/chat/socket`, or `/chat/api/*` without WebSoc
     GET  /console/socket     agent console live updates      -> console_socket.py
     GET  /dashboard          supervisor dashboard page        -> static/dashboard.html
     GET  /dashboard/api/...  figures, unanswered, CSV export  -> dashboard_api.py (docs/dashboard-api.md)
+    *    /dashboard/api/privacy/...  one customer's data: export, erase -> privacy_api.py (docs/privacy.md)
+    GET  /privacy            the privacy notice's link (privacy.notice_url)   -> privacy_api.py
 """
 
 from __future__ import annotations
@@ -33,10 +35,14 @@ from analytics.dashboard_data import DashboardData
 from analytics.events import EventLog
 from analytics.metrics import CostSettings
 from bot.gateway import customer_http
+from bot.gateway.address_limits import AddressLimits, Budget
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.config import GatewayConfig
+from bot.gateway.console_accounts import ConsoleAccounts
 from bot.gateway.console_api import create_console_app
 from bot.gateway.console_hub import ConsoleHub
+from bot.gateway.console_sessions import SessionCloser
+from bot.gateway.console_settings import ConsoleSettings
 from bot.gateway.conversations import ChatService
 from bot.gateway.customer_notices import CustomerNotices
 from bot.gateway.customer_socket import customer_socket
@@ -45,9 +51,14 @@ from bot.gateway.demo_page import demo_page
 from bot.gateway.event_recorder import EventRecorder
 from bot.gateway.hub import ConversationHub
 from bot.gateway.identity import CustomerIdentities
+from bot.gateway.json_input import MAX_BODY_BYTES
 from bot.gateway.keys import (
+    ACCOUNTS,
+    ADDRESS_LIMITS,
     AGENTS,
+    AUDIT,
     CONFIG,
+    CONSOLE_SETTINGS,
     CONSOLES,
     DASHBOARD,
     HANDOFF,
@@ -56,19 +67,28 @@ from bot.gateway.keys import (
     KNOWLEDGE,
     NOTICES,
     ORDERS,
+    PERSONAL_DATA,
     RASA,
     RELAY,
     SERVICE,
 )
 from bot.gateway.knowledge_lookup import LazyKnowledge
+from bot.gateway.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
+from bot.gateway.malformed_requests import quiet_malformed_requests
 from bot.gateway.operations import metrics
 from bot.gateway.pending import PendingSweep
+from bot.gateway.personal_data import PersonalData
+from bot.gateway.privacy_api import add_privacy_routes, privacy_page
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.rasa_trackers import RasaTrackers
 from bot.gateway.rate_limit import Limiter, RateLimiter
+from bot.gateway.retention import RetentionJob, RetentionWindows
 from bot.gateway.shared_state import SharedState
 from bot.gateway.store import ConversationStore
+from bot.gateway.unexpected_errors import last_resort
 from core.db import create_database_engine, upgrade_schema
 from handoff.accounts import AgentDirectory
+from handoff.audit import AuditLog
 from handoff.business_hours import BusinessHours
 from handoff.escalation import Rules
 from handoff.queue import TicketQueue
@@ -121,7 +141,9 @@ def replica_header(name: str):
 def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     """Builds the gateway from `config` (default: settings.yml and SHOP_* variables)."""
     config = config or GatewayConfig.from_settings()
-    app = web.Application(middlewares=[customer_http.cross_origin], client_max_size=1024 * 1024)
+    quiet_malformed_requests()
+    # last_resort first, so it also catches what the other middlewares raise
+    app = web.Application(middlewares=[last_resort, customer_http.cross_origin], client_max_size=MAX_BODY_BYTES)
     app.on_response_prepare.append(replica_header(config.replica))
     engine = create_database_engine(config.database_url)
     # migrations run once, here, before any store touches the database
@@ -138,6 +160,15 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         shared.rate_limiter(config.rate_limit_burst, config.rate_limit_per_minute) if shared
         else RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
     )
+    address_limits = AddressLimits.build(
+        {kind: Budget(getattr(config, f"address_{kind}_burst"), getattr(config, f"address_{kind}_per_minute"))
+         for kind in ("conversations", "messages", "leave_messages", "logins")},
+        config.trusted_proxies,
+        lambda kind, budget: (
+            shared.rate_limiter(budget.burst, budget.per_minute, f"shop:rate:address:{kind}:") if shared
+            else RateLimiter(budget.burst, budget.per_minute)
+        ),
+    )
     handoff = config.handoff
     agent_timeout = float(handoff.get("agent_timeout_seconds", 120))
     agents = AgentDirectory(engine, float(handoff.get("session_hours", 12)))
@@ -152,6 +183,13 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     recorder.listen_to(service.events)
     notices = CustomerNotices(hub, service)
     consoles = ConsoleHub(service, hub)
+    console_settings = ConsoleSettings.from_settings(config.console)
+    window, lockout = 60 * console_settings.failure_window_minutes, 60 * console_settings.lockout_minutes
+    accounts = ConsoleAccounts(
+        agents, hub.run_blocking,
+        RedisLoginThrottle(shared.redis, window, lockout) if shared else MemoryLoginThrottle(window, lockout),
+        SessionCloser(hub, consoles), consoles, service, console_settings, agent_timeout,
+    )
     relay = BotRelay(
         hub, rasa, config.bot_notice_after_seconds, config.unavailable_text, config.slow_text,
         typing_after=config.bot_typing_after_seconds, handoff=service, recorder=recorder,
@@ -165,13 +203,22 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app[NOTICES] = notices
     app[AGENTS] = agents
     app[CONSOLES] = consoles
+    app[CONSOLE_SETTINGS] = console_settings
+    app[ACCOUNTS] = accounts
+    app[AUDIT] = AuditLog(engine)
     app[KNOWLEDGE] = LazyKnowledge()
     app[DASHBOARD] = DashboardData(engine, hub.run_blocking, CostSettings.from_settings(config.analytics))
     app[ORDERS] = order_system_from_settings({"orders": config.orders}, engine)
     identities = CustomerIdentities.from_settings(config.identity)
     app[IDENTITIES] = identities
-    app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length, identities)
+    app[ADDRESS_LIMITS] = address_limits
+    app[SERVICE] = ChatService(hub, relay, service, notices, limiter, config.max_message_length, identities,
+                               address_limits=address_limits)
     sweep = PendingSweep(hub, app[SERVICE], relay, interval=config.pending_sweep_seconds)
+    # personal data: supervisors' export and erasure, and the retention windows enforced in the background
+    trackers = RasaTrackers(config.rasa_tracker_store_url)
+    app[PERSONAL_DATA] = PersonalData(engine, trackers)
+    retention = RetentionJob(engine, trackers, RetentionWindows.from_settings(config.privacy))
 
     async def requeue_forever() -> None:
         # tickets of agents who closed their console or lost their connection go back to the queue
@@ -192,17 +239,19 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         from handoff.customer_words import tokens
 
         def warm_up() -> None:
-            mask("北京市朝阳区建国路88号1203室")
+            # every path of the masker: formats, an address (spaCy), a name beside a phone (jieba's tags)
+            mask("收件人张三 13812345678 北京市朝阳区建国路88号1203室")
             tokens("转人工")
 
         app["warm_up"] = asyncio.get_running_loop().run_in_executor(None, warm_up)
         app["requeue"] = asyncio.create_task(requeue_forever())
         # what a gateway left unfinished (this one before a restart, or another that died) is handled here
         app["pending"] = asyncio.create_task(sweep.run_forever())
+        app["retention"] = asyncio.create_task(retention.run_forever())
 
     async def stop(app: web.Application) -> None:
         await app["warm_up"]
-        for task in (app["requeue"], app["pending"]):
+        for task in (app["requeue"], app["pending"], app["retention"]):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -213,7 +262,9 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
         recorder.close()
         if shared:
             await shared.close()
+        accounts.close()
         hub.close()
+        trackers.close()
         engine.dispose()
 
     app.on_startup.append(start)
@@ -231,6 +282,9 @@ def create_app(config: Optional[GatewayConfig] = None) -> web.Application:
     app.router.add_get("/console", console_page)
     app.router.add_get("/dashboard", dashboard_page)
     app.add_subapp("/console", create_console_app())
-    app.add_subapp("/dashboard", create_dashboard_app())
+    dashboard = create_dashboard_app()
+    add_privacy_routes(dashboard)
+    app.add_subapp("/dashboard", dashboard)
+    app.router.add_get("/privacy", privacy_page)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -22,6 +22,17 @@ class GatewayConfig:
     max_message_length: int = 10000
     rate_limit_burst: int = 5
     rate_limit_per_minute: float = 20
+    # abuse limits per client address (address_limits.py), each a burst then so many a minute; the address
+    # is the forwarded one when the peer is one of these proxies (comma-separated addresses or networks)
+    trusted_proxies: str = "127.0.0.1,::1"
+    address_conversations_burst: int = 30
+    address_conversations_per_minute: float = 60
+    address_messages_burst: int = 300
+    address_messages_per_minute: float = 1200
+    address_leave_messages_burst: int = 5
+    address_leave_messages_per_minute: float = 2
+    address_logins_burst: int = 20
+    address_logins_per_minute: float = 10
     bot_typing_after_seconds: float = 0.3
     bot_notice_after_seconds: float = 4.0
     bot_timeout_seconds: float = 20.0
@@ -39,12 +50,17 @@ class GatewayConfig:
     replica: str = "gateway"
     unavailable_text: str = "抱歉，智能客服暂时无法回复，您的消息已保存，请稍后再试。"
     slow_text: str = "小云正在查询，请稍候……"
-    # settings.yml sections `escalation`, `handoff`, `analytics`, `identity` and `orders`, as read
+    # settings.yml sections `escalation`, `handoff`, `analytics`, `identity`, `orders` and `console`, as read
     escalation: Dict[str, Any] = field(default_factory=dict)
     identity: Dict[str, Any] = field(default_factory=dict)
     orders: Dict[str, Any] = field(default_factory=dict)
     handoff: Dict[str, Any] = field(default_factory=dict)
     analytics: Dict[str, Any] = field(default_factory=dict)
+    console: Dict[str, Any] = field(default_factory=dict)
+    # settings.yml section `privacy` (retention windows, the notice's link: retention.py, privacy_api.py), and
+    # where Rasa keeps its conversations (`rasa.tracker_store_url`), which erasure and retention reach too
+    privacy: Dict[str, Any] = field(default_factory=dict)
+    rasa_tracker_store_url: str = "sqlite:///var/rasa-trackers.db"
 
     @classmethod
     def from_settings(cls, values: Optional[Mapping[str, Dict[str, Any]]] = None) -> GatewayConfig:
@@ -58,7 +74,7 @@ class GatewayConfig:
         origins = gateway.pop("allowed_origins", "") or ""
         if isinstance(origins, str):
             origins = [item.strip() for item in origins.split(",")]
-        sections = {"escalation", "handoff", "analytics", "identity", "orders"}
+        sections = {"escalation", "handoff", "analytics", "identity", "orders", "console", "privacy"}
         known = {name for name in cls.__dataclass_fields__} - sections
         unknown = set(gateway) - known
         if unknown:
@@ -69,6 +85,9 @@ class GatewayConfig:
             analytics=dict(values.get("analytics") or {}),
             identity=dict(values.get("identity") or {}),
             orders=dict(values.get("orders") or {}),
+            console=dict(values.get("console") or {}),
+            privacy=dict(values.get("privacy") or {}),
+            rasa_tracker_store_url=str(rasa.get("tracker_store_url") or cls.rasa_tracker_store_url),
             rasa_url=rasa_urls or f"http://{rasa.get('host', '127.0.0.1')}:{rasa.get('port', 5005)}",
             database_url=database_url,
             allowed_origins=tuple(o.rstrip("/") for o in origins if o),

@@ -9,11 +9,19 @@ from typing import Any, Awaitable, Callable, Dict
 
 from aiohttp import web
 
-from bot.gateway.console_auth import COOKIE, current_agent, request_token, unauthorised, with_agents
+from bot.gateway import parameters
+from bot.gateway.address_limits import trusted_networks
+from bot.gateway.console_accounts import LoginRefused
+from bot.gateway.console_auth import COOKIE, current_agent, no_tokens_in_urls, request_token, unauthorised
 from bot.gateway.console_socket import console_socket
 from bot.gateway.customer_orders import customer_orders
-from bot.gateway.keys import AGENTS, CONSOLES, HANDOFF, HUB, KNOWLEDGE, ORDERS
-from handoff.accounts import Agent
+from bot.gateway.forwarded import is_https
+from bot.gateway.json_input import JsonInputError, read_json_object
+from bot.gateway.keys import ACCOUNTS, AGENTS, AUDIT, CONFIG, CONSOLES, HANDOFF, HUB, KNOWLEDGE, ORDERS
+from bot.gateway.request_limits import client_address, refuse_login_flood
+from bot.gateway.same_origin import same_origin_only
+from handoff.accounts import AccountError, Agent
+from handoff.audit import READ_TRANSCRIPT
 from handoff.queue import Ticket, TicketError
 from handoff.services import HandoffService
 
@@ -48,45 +56,78 @@ def logged_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamR
 
 async def _body(request: web.Request) -> Dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "invalid_json"}', content_type="application/json") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "invalid_json"}', content_type="application/json")
-    return body
+        return await read_json_object(request)
+    except JsonInputError as error:
+        raise error.as_http() from None
 
 
 def _handoff(request: web.Request) -> HandoffService:
     return request.config_dict[HANDOFF]
 
 
-async def _view(request: web.Request, ticket: Ticket) -> web.Response:
-    return _json(await request.config_dict[CONSOLES].ticket_view(ticket))
+async def _view(request: web.Request, ticket: Ticket, agent: Agent) -> web.Response:
+    """The ticket with its transcript; who read it is written to the audit log (by ticket, not text)."""
+    view = await request.config_dict[CONSOLES].ticket_view(ticket)
+    audit = request.config_dict[AUDIT]
+    await request.config_dict[HUB].run_blocking(
+        audit.record, agent.id, agent.username, READ_TRANSCRIPT, f"ticket:{ticket.id}"
+    )
+    return _json(view)
 
 
-async def login(request: web.Request) -> web.Response:
-    """POST /console/api/login {username, password} -> {token, agent}; sets the session cookie."""
-    body = await _body(request)
-    username, password = str(body.get("username", "")), str(body.get("password", ""))
-    result = await with_agents(request, lambda agents: agents.log_in(username, password))
-    if result is None:
-        return _error("bad_credentials", "用户名或密码错误", 401)
-    token, agent = result
-    response = _json({"token": token, "agent": agent.to_json(online=True)})
+def _refused(refusal: LoginRefused) -> web.Response:
+    response = _error(refusal.code, refusal.message, refusal.status)
+    if refusal.retry_after:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+def _with_session_cookie(request: web.Request, response: web.Response, token: str) -> web.Response:
+    # Secure whenever the browser came over HTTPS (directly or through the trusted proxy), so the cookie
+    # never travels in clear text; plain http://127.0.0.1 in development keeps working
+    trusted = trusted_networks(request.config_dict[CONFIG].trusted_proxies)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Strict", path="/",
+        COOKIE, token, httponly=True, samesite="Strict", path="/", secure=is_https(request, trusted),
         max_age=int(request.config_dict[AGENTS].session_lifetime.total_seconds()),
     )
     return response
 
 
+async def login(request: web.Request) -> web.Response:
+    """POST /console/api/login {username, password} -> {token, agent}; sets the session cookie. 429 while the
+    username or the address is locked out, 403 for a disabled account."""
+    await refuse_login_flood(request)
+    body = await _body(request)
+    username, password = str(body.get("username", "")), str(body.get("password", ""))
+    try:
+        token, agent = await request.config_dict[ACCOUNTS].log_in(username, password, client_address(request))
+    except LoginRefused as refusal:
+        return _refused(refusal)
+    return _with_session_cookie(request, _json({"token": token, "agent": agent.to_json(online=True)}), token)
+
+
 @logged_in
 async def logout(request: web.Request, agent: Agent) -> web.Response:
-    token = request_token(request)
-    await with_agents(request, lambda agents: agents.log_out(token))
+    """Ends this session and closes its open consoles (on every gateway)."""
+    await request.config_dict[ACCOUNTS].log_out(agent, request_token(request))
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
     return response
+
+
+@logged_in
+async def change_password(request: web.Request, agent: Agent) -> web.Response:
+    """POST /console/api/password {old_password, new_password} -> {token}: ends every session of the account
+    (closing its open consoles) and starts a new one for this browser."""
+    body = await _body(request)
+    old, new = str(body.get("old_password", "")), str(body.get("new_password", ""))
+    try:
+        token = await request.config_dict[ACCOUNTS].change_password(agent, old, new, client_address(request))
+    except AccountError:
+        return _error("weak_password", "新密码至少 8 个字符", 400)
+    except LoginRefused as refusal:
+        return _refused(refusal)
+    return _with_session_cookie(request, _json({"token": token}), token)
 
 
 @logged_in
@@ -107,27 +148,27 @@ async def take_next(request: web.Request, agent: Agent) -> web.Response:
     ticket = await _handoff(request).take_next(agent)
     if ticket is None:
         return _error("queue_empty", "队列中没有等待的客户", 404)
-    return await _view(request, ticket)
+    return await _view(request, ticket, agent)
 
 
 @logged_in
 async def take(request: web.Request, agent: Agent) -> web.Response:
     """POST /console/api/tickets/{id}/take: this waiting ticket, if nobody took it first."""
     try:
-        ticket_id = int(request.match_info["ticket_id"])
-    except ValueError:
-        return _error("no_such_ticket", "ticket ids are numbers", 404)
+        ticket_id = parameters.ticket_id(request.match_info["ticket_id"])
+    except ValueError as error:
+        return _error("no_such_ticket", f"ticket ids: {error}", 404)
     ticket = await _handoff(request).take_next(agent, ticket_id)
     if ticket is None:
         return _error("not_waiting", "这位客户已被接入或已离开", 409)
-    return await _view(request, ticket)
+    return await _view(request, ticket, agent)
 
 
 async def _ticket_for(request: web.Request, agent: Agent) -> Any:
     try:
-        ticket_id = int(request.match_info["ticket_id"])
-    except ValueError:
-        raise TicketError("no_such_ticket", "ticket ids are numbers") from None
+        ticket_id = parameters.ticket_id(request.match_info["ticket_id"])
+    except ValueError as error:
+        raise TicketError("no_such_ticket", f"ticket ids: {error}") from None
     ticket = await _handoff(request).get(ticket_id)
     if ticket is None:
         raise TicketError("no_such_ticket", f"there is no ticket {ticket_id}")
@@ -139,7 +180,7 @@ async def _ticket_for(request: web.Request, agent: Agent) -> Any:
 @logged_in
 async def get_ticket(request: web.Request, agent: Agent) -> web.Response:
     ticket = await _ticket_for(request, agent)
-    return await _view(request, ticket)
+    return await _view(request, ticket, agent)
 
 
 @logged_in
@@ -172,7 +213,7 @@ async def transfer(request: web.Request, agent: Agent) -> web.Response:
     body = await _body(request)
     ticket = await _ticket_for(request, agent)
     moved = await _handoff(request).transfer(agent, ticket.id, str(body.get("to", "")))
-    return await _view(request, moved)
+    return await _view(request, moved, agent)
 
 
 @logged_in
@@ -180,7 +221,7 @@ async def resolve(request: web.Request, agent: Agent) -> web.Response:
     body = await _body(request)
     ticket = await _ticket_for(request, agent)
     done = await _handoff(request).resolve(agent, ticket.id, str(body.get("note", ""))[:2000])
-    return await _view(request, done)
+    return await _view(request, done, agent)
 
 
 @logged_in
@@ -198,10 +239,11 @@ async def knowledge(request: web.Request, agent: Agent) -> web.Response:
 
 def create_console_app() -> web.Application:
     """The console sub-app, mounted at /console: its JSON API and its live socket."""
-    app = web.Application()
+    app = web.Application(middlewares=[no_tokens_in_urls, same_origin_only])
     app.router.add_get("/socket", console_socket)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
+    app.router.add_post("/api/password", change_password)
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/queue", queue)
     app.router.add_post("/api/tickets/next", take_next)

@@ -1,9 +1,10 @@
-"""Who is calling the console: a bearer token or the `console_session` cookie, checked against agent sessions."""
+"""Who is calling the console: a bearer token or the `console_session` cookie, checked against agent sessions.
+Tokens never travel in URLs (they end up in logs, history and Referer headers): a `?token=` is refused."""
 
 from __future__ import annotations
 
 import json
-from typing import Callable, Optional, TypeVar
+from typing import Awaitable, Callable, Optional, TypeVar
 
 from aiohttp import web
 
@@ -15,11 +16,25 @@ T = TypeVar("T")
 
 
 def request_token(request: web.Request) -> str:
-    """The token from `Authorization: Bearer`, the cookie, or `?token=` (WebSocket clients)."""
+    """The token from `Authorization: Bearer` or the cookie (never the URL)."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.cookies.get(COOKIE) or request.query.get("token", "")
+    return request.cookies.get(COOKIE, "")
+
+
+@web.middleware
+async def no_tokens_in_urls(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """400 {"error": "token_in_url"} for any console or dashboard request carrying `?token=`."""
+    if "token" in request.query:
+        return web.json_response(
+            {"error": "token_in_url",
+             "message": "tokens are not accepted in URLs: send the console_session cookie or Authorization: Bearer"},
+            status=400,
+        )
+    return await handler(request)
 
 
 async def current_agent(request: web.Request) -> Optional[Agent]:
@@ -31,7 +46,8 @@ async def current_agent(request: web.Request) -> Optional[Agent]:
 
 
 async def with_agents(request: web.Request, call: Callable[[AgentDirectory], T]) -> T:
-    """Runs `call` on the agent directory in the database thread (it blocks on SQL and on scrypt)."""
+    """Runs `call` on the agent directory in the database thread (SQL only: passwords are checked in
+    console_accounts.py's own threads)."""
     return await request.config_dict[HUB].run_blocking(call, request.config_dict[AGENTS])
 
 

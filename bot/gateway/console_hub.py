@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set
 
 from bot.gateway.hub import ConversationHub
 from handoff.accounts import Agent
@@ -39,6 +39,10 @@ class ConsoleConnection:
     agent: Agent
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     feeds: Dict[int, Any] = field(default_factory=dict)  # ticket id -> (conversation id, TicketFeed)
+    # the hash of the session token the console logged in with, and what closes its socket when the session
+    # ends (logout, a password change, disabling: console_sessions.py)
+    session: str = ""
+    end: Callable[[], None] = lambda: None
 
 
 # the fan-out channel on which queue changes are announced to the consoles (no conversation id has a "#")
@@ -64,6 +68,12 @@ class ConsoleHub:
             # gateways' consoles through the channel
             await self.queue_changed()
             self.hub.push(QUEUE_CHANNEL, {"type": "queue_changed", "from": self._id})
+
+    async def announce_queue_change(self) -> None:
+        """Something the queue snapshot shows changed outside the handoff service (an agent went offline):
+        the consoles here refresh, and the other gateways' through the channel."""
+        await self.queue_changed()
+        self.hub.push(QUEUE_CHANNEL, {"type": "queue_changed", "from": self._id})
 
     def put_nowait(self, frame: Dict[str, Any]) -> None:
         """A queue change another gateway announced on the channel: the consoles here refresh (once for a

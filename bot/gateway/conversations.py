@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from bot.gateway import resume_tokens
+from bot.gateway.address_limits import AddressLimits
 from bot.gateway.bot_relay import BotRelay
 from bot.gateway.customer_notices import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD, CustomerNotices
 from bot.gateway.hub import ConversationHub
@@ -37,15 +39,21 @@ class Welcome:
     resumed: bool
     history: List[Message]
     max_length: int
+    # a resume token given to this browser now (a new conversation, or a verified customer on a new
+    # device); None when the hello's own token opened the conversation
+    resume_token: Optional[str] = None
 
     def to_frame(self) -> Dict[str, Any]:
         """The `welcome` frame."""
-        return {
+        frame = {
             "type": "welcome",
             "session_id": self.session_id,
             "resumed": self.resumed,
             "limits": {"max_length": self.max_length},
         }
+        if self.resume_token:
+            frame["resume_token"] = self.resume_token
+        return frame
 
 
 class ChatService:
@@ -54,7 +62,9 @@ class ChatService:
     def __init__(
         self, hub: ConversationHub, relay: BotRelay, handoff: HandoffService, notices: CustomerNotices,
         limiter: Limiter, max_length: int, identities: Optional[CustomerIdentities] = None,
+        address_limits: Optional[AddressLimits] = None,
     ) -> None:
+        """`address_limits`: the per-client-address limits (none: only the per-conversation `limiter`)."""
         self.hub = hub
         self.relay = relay
         self.handoff = handoff
@@ -62,40 +72,60 @@ class ChatService:
         self.limiter = limiter
         self.max_length = max_length
         self.identities = identities or CustomerIdentities("")
+        self.address_limits = address_limits or AddressLimits({})
 
-    async def hello(self, hello: Hello) -> Welcome:
-        """Resumes the conversation named in `hello`, or starts one; unknown ids are refused. A conversation
-        that belongs to a verified customer is resumed only for that customer (signed in again): a visitor
-        who logged out or another customer on the same browser starts a new one and sees none of it. An
-        anonymous conversation becomes the customer's when they log in."""
+    async def hello(self, hello: Hello, address: Optional[str] = None) -> Welcome:
+        """Resumes the conversation named in `hello` when the hello proves it is the customer's, or starts
+        one. The proof is the conversation's resume token (the id is public: agents and exports show it); a
+        hello without it, with a wrong one, or naming an unknown conversation starts a new conversation and
+        sees nothing of the named one. A conversation that belongs to a verified customer is resumed only for
+        that customer, signed in again, on any device (their signature is the proof; that device is given a
+        token of its own): a visitor who logged out or another customer on the same browser starts a new one.
+        An anonymous conversation becomes the customer's when they log in. A new conversation counts against
+        the client `address`'s limit."""
         if hello.unsigned_claim:
             self.identities.note_unsigned()
         customer = self.identities.verify(hello.identity)
         metadata = with_customer(hello.metadata, customer)
-        session_id, known = hello.session_id, None
+        session_id, known, token_opened = hello.session_id, None, False
         if session_id:
             known = await self.hub.shop_metadata(session_id)
-            if known is None:
-                raise ProtocolError("unknown_session")
-            owner = known.get("customer_id")
-            if owner and (customer is None or customer.customer_id != owner):
+            owner = (known or {}).get("customer_id")
+            if known is None or (owner and (customer is None or customer.customer_id != owner)):
                 session_id = None
+            else:
+                token_opened = await self.hub.token_opens(session_id, hello.resume_token)
+                if not owner and not token_opened:
+                    session_id = None
         if not session_id and customer is not None:
             # signed in on another device or browser: their conversation follows them
             session_id = await self.hub.latest_conversation_of(customer.customer_id)
             known = await self.hub.shop_metadata(session_id) if session_id else None
         resumed = session_id is not None
+        given = None if token_opened else resume_tokens.new_token()
         if session_id is None:
-            session_id = await self.hub.start_conversation(metadata)
-        elif any((known or {}).get(key) != value for key, value in metadata.items()):
-            await self.hub.update_metadata(session_id, metadata)
+            await self.address_limits.new_conversation(address)
+            session_id = await self.hub.start_conversation(metadata, given)
+        else:
+            if given:
+                await self.hub.add_resume_token(session_id, given)
+            if any((known or {}).get(key) != value for key, value in metadata.items()):
+                await self.hub.update_metadata(session_id, metadata)
         history = await self.hub.history(session_id, hello.last_seq)
-        return Welcome(session_id, resumed, history, self.max_length)
+        return Welcome(session_id, resumed, history, self.max_length, given)
 
-    async def receive(self, session_id: str, message: CustomerMessage) -> Message:
-        """Stores a customer message (once per client id) and asks the bot to answer it."""
+    async def check_resume_token(self, session_id: str, resume_token: Optional[str]) -> None:
+        """Refuses (bad_resume_token) an HTTP call about a conversation without that conversation's token."""
+        if not await self.hub.token_opens(session_id, resume_token):
+            raise ProtocolError("bad_resume_token")
+
+    async def receive(self, session_id: str, message: CustomerMessage, address: Optional[str] = None) -> Message:
+        """Stores a customer message (once per client id) and asks the bot to answer it; counted against the
+        conversation's limit and the client `address`'s."""
         allowed, wait = await self.limiter.check(session_id)
-        if not allowed:
+        if allowed:
+            wait = await self.address_limits.wait("messages", address)
+        if not allowed or wait:
             # a message re-sent after a dropped connection is acknowledged, never refused
             existing = await self.hub.find_customer_message(session_id, message.client_id)
             if existing:
@@ -161,14 +191,15 @@ class ChatService:
         """The handoff state a (re)connecting client must be shown."""
         return await self.notices.state_frames(session_id)
 
-    async def control(self, session_id: str, frame: Dict[str, Any]) -> None:
-        """The handoff frames a customer may send: cancel_handoff, rating, leave_message."""
+    async def control(self, session_id: str, frame: Dict[str, Any], address: Optional[str] = None) -> None:
+        """The handoff frames a customer may send: cancel_handoff, rating, leave_message (counted against the
+        client `address`'s limit)."""
         try:
-            await self._control(session_id, frame)
+            await self._control(session_id, frame, address)
         except HandoffRefused as refused:
             raise ProtocolError(refused.code, **refused.values) from None
 
-    async def _control(self, session_id: str, frame: Dict[str, Any]) -> None:
+    async def _control(self, session_id: str, frame: Dict[str, Any], address: Optional[str]) -> None:
         kind = frame["type"]
         if kind == "cancel_handoff":
             await self.handoff.cancel(session_id)
@@ -178,6 +209,7 @@ class ChatService:
             allowed, wait = await self.limiter.check(session_id)
             if not allowed:
                 raise ProtocolError("rate_limited", seconds=wait)
+            await self.address_limits.leave_message(address)
             await self.handoff.leave_message(session_id, frame.get("text"), frame.get("phone"))
         else:
             raise ProtocolError("unknown_type")

@@ -12,12 +12,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.gateway.keys import CONFIG, HUB, SERVICE
 from bot.gateway.origins import origin_allowed
 from bot.gateway.protocol import CONTROL_TYPES, TEXTS, ProtocolError, parse_frame, parse_hello, parse_message
+from bot.gateway.request_limits import client_address
+from bot.gateway.unexpected_errors import INTERNAL_TEXT, report_unexpected
 from core import fast_json
 
 logger = logging.getLogger(__name__)
 
-# 10,000 Chinese characters escaped as \uXXXX are 60 kB; anything far beyond is not a chat message
-MAX_FRAME_BYTES = 256 * 1024
+# frames up to json_input.MAX_FRAME_BYTES (256 kB) are read, larger ones refused with an error frame; past
+# this, aiohttp closes the socket (1009, as the RFC says) rather than buffer it
+MAX_FRAME_BYTES = 1024 * 1024
 
 
 def dumps(frame: Dict[str, Any]) -> str:
@@ -46,6 +49,8 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
     outbox: asyncio.Queue = asyncio.Queue()
     writer = asyncio.create_task(_write_frames(ws, outbox))
     session_id: Optional[str] = None
+    # every hello, message and left message of this socket counts against its client address
+    address = client_address(request)
     try:
         async for received in ws:
             if received.type == WSMsgType.ERROR:
@@ -58,7 +63,7 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                 if kind == "ping":
                     outbox.put_nowait({"type": "pong"})
                 elif kind == "hello":
-                    welcome = await service.hello(parse_hello(frame))
+                    welcome = await service.hello(parse_hello(frame), address)
                     if session_id and session_id != welcome.session_id:
                         hub.unsubscribe(session_id, outbox)
                     session_id = welcome.session_id
@@ -79,14 +84,14 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                     if session_id is None:
                         raise ProtocolError("not_started")
                     message = parse_message(frame, config.max_message_length)
-                    stored = await service.receive(session_id, message)
+                    stored = await service.receive(session_id, message, address)
                     outbox.put_nowait(
                         {"type": "ack", "client_id": message.client_id, "id": stored.id, "seq": stored.seq}
                     )
                 elif kind in CONTROL_TYPES:
                     if session_id is None:
                         raise ProtocolError("not_started")
-                    await service.control(session_id, frame)
+                    await service.control(session_id, frame, address)
                 else:
                     raise ProtocolError("unknown_type")
             except ProtocolError as error:
@@ -97,6 +102,10 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                 logger.warning("closing a customer socket: the database failed (%s)", type(error).__name__)
                 await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"temporarily unavailable")
                 break
+            except Exception as error:  # noqa: BLE001 - a bug: reported once, and the socket keeps serving
+                incident = report_unexpected(error, "customer socket frame")
+                outbox.put_nowait({"type": "error", "code": "internal_error", "text": INTERNAL_TEXT,
+                                   "incident": incident})
     finally:
         if session_id:
             hub.unsubscribe(session_id, outbox)

@@ -18,12 +18,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from bot.gateway.fan_out import FanOut, LocalFanOut, Subscriber
 from bot.gateway.live_state import LiveState, LiveStates
+from bot.gateway.resume_tokens import is_well_formed, token_hash
 from bot.gateway.store import ConversationStore, Message
 
 T = TypeVar("T")
 
 # conversations whose shop metadata stays in memory (a few hundred bytes each)
 METADATA_CACHE_SIZE = 10000
+# live states kept beyond those of connected conversations: the oldest unconnected ones go first
+LIVE_STATE_LIMIT = 10000
 
 
 class ConversationHub:
@@ -49,6 +52,8 @@ class ConversationHub:
         # each conversation's shop metadata, read on every message: kept for the most recent
         # conversations; only this conversation's own hello and messages change it
         self._metadata: OrderedDict[str, Dict[str, str]] = OrderedDict()
+        # recently checked resume tokens' hashes and the conversation each opens
+        self._tokens: OrderedDict[str, str] = OrderedDict()
 
     def _remember(self, conversation_id: str, metadata: Dict[str, str]) -> Dict[str, str]:
         self._metadata[conversation_id] = metadata
@@ -81,12 +86,30 @@ class ConversationHub:
         state = self._live.get(conversation_id)
         if state is None:
             state = self._live[conversation_id] = LiveState()
+            if len(self._live) > LIVE_STATE_LIMIT:
+                self._forget_oldest_live()
         return state
+
+    def _forget_if_idle(self, conversation_id: str) -> None:
+        # an idle state is what a missing one means: kept only while a client is connected here (HTTP clients
+        # and closed sockets never unsubscribe again)
+        state = self._live.get(conversation_id)
+        if (state is not None and state.is_idle() and not state.offered_alternatives
+                and not self.fan_out.has_subscribers(conversation_id)):
+            del self._live[conversation_id]
+
+    def _forget_oldest_live(self) -> None:
+        # conversations nobody is connected to here, oldest first, until the limit holds
+        excess = len(self._live) - LIVE_STATE_LIMIT
+        for conversation_id in [c for c in self._live if not self.fan_out.has_subscribers(c)][:excess]:
+            del self._live[conversation_id]
 
     async def current_live(self, conversation_id: str) -> LiveState:
         """The live state a (re)connecting client is shown: the shared one when gateways share it."""
         if self.live_states is None or conversation_id in self._unsaved:
-            return LiveState(**asdict(self.live(conversation_id)))
+            # read without keeping: a missing state is an idle one
+            state = self._live.get(conversation_id)
+            return LiveState(**asdict(state)) if state else LiveState()
         return await self.live_states.get(conversation_id)
 
     def _changed(self, conversation_id: str) -> None:
@@ -107,6 +130,7 @@ class ConversationHub:
         """Opens (a frame) or closes (None) the conversation's "leave a message" form."""
         self.live(conversation_id).leave_message_request = frame
         self._changed(conversation_id)
+        self._forget_if_idle(conversation_id)
 
     def set_offered_alternatives(self, conversation_id: str, offered: bool) -> None:
         """Notes whether the "person or message?" offer was made in the current outage."""
@@ -114,12 +138,47 @@ class ConversationHub:
         if state.offered_alternatives != offered:
             state.offered_alternatives = offered
             self._changed(conversation_id)
+        self._forget_if_idle(conversation_id)
 
-    async def start_conversation(self, shop_metadata: Dict[str, str]) -> str:
-        """A new conversation; returns its id."""
-        conversation_id = await self.run_blocking(self.store.create_conversation, shop_metadata)
+    async def start_conversation(self, shop_metadata: Dict[str, str], resume_token: Optional[str] = None) -> str:
+        """A new conversation; returns its id. `resume_token`: the customer's credential for it (kept hashed)."""
+        hashed = token_hash(resume_token) if resume_token else None
+        conversation_id = await self.run_blocking(self.store.create_conversation, shop_metadata, hashed)
         self._remember(conversation_id, dict(shop_metadata))
+        if hashed:
+            self._remember_token(hashed, conversation_id)
         return conversation_id
+
+    async def add_resume_token(self, conversation_id: str, resume_token: str) -> None:
+        """Gives the conversation another resume token (a verified customer on another device)."""
+        hashed = token_hash(resume_token)
+        await self.run_blocking(self.store.add_resume_token, conversation_id, hashed)
+        self._remember_token(hashed, conversation_id)
+
+    async def token_opens(self, conversation_id: str, resume_token: Optional[str]) -> bool:
+        """Whether `resume_token` is a credential for this conversation."""
+        if not conversation_id or not is_well_formed(resume_token):
+            return False
+        hashed = token_hash(resume_token)
+        opened = self._tokens.get(hashed)
+        if opened is None:
+            opened = await self.run_blocking(self.store.conversation_of_token, hashed)
+            if opened is None:
+                return False
+            self._remember_token(hashed, opened)
+        return opened == conversation_id
+
+    def _remember_token(self, hashed: str, conversation_id: str) -> None:
+        # every HTTP call checks its token: the recent ones are kept in memory (a token is never reassigned)
+        self._tokens[hashed] = conversation_id
+        self._tokens.move_to_end(hashed)
+        while len(self._tokens) > METADATA_CACHE_SIZE:
+            self._tokens.popitem(last=False)
+
+    def forget_metadata(self, conversation_id: str) -> None:
+        """Drops the kept shop metadata of a conversation whose stored metadata was erased (personal_data.py),
+        so nothing in this process still names the customer."""
+        self._metadata.pop(conversation_id, None)
 
     async def latest_conversation_of(self, customer_id: str) -> Optional[str]:
         """The verified customer's most recent conversation, if any."""
@@ -232,6 +291,7 @@ class ConversationHub:
             state.typing = on
             self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "typing", "on": on})
+        self._forget_if_idle(conversation_id)
 
     def set_notice(self, conversation_id: str, notice: Optional[Dict[str, Any]]) -> None:
         """Sets (or clears, with None) the conversation's active notice and tells its clients."""
@@ -244,6 +304,7 @@ class ConversationHub:
             state.notice = None
             self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "notice", "code": "bot_available", "text": ""})
+        self._forget_if_idle(conversation_id)
 
     def push(self, conversation_id: str, frame: Dict[str, Any]) -> None:
         """Sends a frame that is not a stored message (handoff state, queue place, forms) to the clients."""

@@ -6,11 +6,12 @@ Refusals are `ProtocolError`s carrying a code and a Chinese text for the custome
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
+
+from bot.gateway import json_input
 
 # what the widget may say about the page and the visit; who the customer is comes only from the signed
 # `identity` of a hello (bot/gateway/identity.py), never from these
@@ -33,7 +34,10 @@ TEXTS = {
     "too_long": "消息太长了：最多 {limit} 个字，请分几次发送。",
     "bad_field": "消息内容不完整，请刷新页面后再试。",
     "rate_limited": "您发送得太快了，请 {seconds} 秒后再发。我们会逐条回复您。",
+    "too_many_conversations": "当前网络发起的咨询过于频繁，请 {seconds} 秒后再试。",
+    "too_many_left_messages": "留言提交得太频繁了，请 {seconds} 秒后再试。",
     "unknown_session": "之前的对话已失效，已为您开始新的对话。",
+    "bad_resume_token": "之前的对话已失效，已为您开始新的对话。",
     "bad_origin": "此网站未获准接入在线客服。",
     "bad_phone": "请输入正确的 11 位手机号，方便客服联系您。",
     "bad_rating": "请选择 1 到 5 星。",
@@ -62,6 +66,8 @@ class ProtocolError(Exception):
             frame["client_id"] = self.client_id
         if "seconds" in self.values:
             frame["retry_after"] = self.values["seconds"]
+        if "detail" in self.values:  # for the developer: what exactly was wrong (json_input.py)
+            frame["detail"] = self.values["detail"]
         return frame
 
 
@@ -76,6 +82,9 @@ class Hello:
     identity: Optional[Dict[str, Any]] = None
     # a customer id or tier came as plain metadata (ignored: only a signed claim counts)
     unsigned_claim: bool = False
+    # the secret the gateway gave this browser for `session_id` (resume_tokens.py): without it, or with a
+    # wrong one, a new conversation starts
+    resume_token: Optional[str] = None
 
 
 @dataclass
@@ -89,11 +98,11 @@ class CustomerMessage:
 
 
 def parse_frame(raw: Any) -> Dict[str, Any]:
-    """A JSON object with a string `type`, or ProtocolError(invalid_json)."""
+    """A JSON object with a string `type`, or ProtocolError(invalid_json) saying why in its `detail`."""
     try:
-        frame = json.loads(raw)
-    except (TypeError, ValueError):
-        raise ProtocolError("invalid_json") from None
+        frame = json_input.loads(raw)
+    except json_input.JsonInputError as error:
+        raise ProtocolError("invalid_json", detail=str(error)) from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise ProtocolError("invalid_json")
     return frame
@@ -137,9 +146,13 @@ def parse_hello(frame: Dict[str, Any]) -> Hello:
     identity = frame.get("identity")
     if identity is not None and not isinstance(identity, dict):
         raise ProtocolError("bad_field")
+    resume_token = frame.get("resume_token")
+    # tokens are URL-safe base64 of 43 characters: the client id's alphabet and length limit fit them
+    if resume_token is not None and (not isinstance(resume_token, str) or not _CLIENT_ID.match(resume_token)):
+        raise ProtocolError("bad_field")
     metadata = frame.get("metadata")
     unsigned = isinstance(metadata, dict) and any(metadata.get(key) not in (None, "") for key in _IDENTITY_KEYS)
-    return Hello(session_id or None, last_seq, clean_metadata(metadata), identity or None, unsigned)
+    return Hello(session_id or None, last_seq, clean_metadata(metadata), identity or None, unsigned, resume_token)
 
 
 def parse_message(frame: Dict[str, Any], max_length: int) -> CustomerMessage:

@@ -1,8 +1,9 @@
-"""Per-conversation flood control: a token bucket (a burst, then a steady rate).
+"""Flood control: a token bucket (a burst, then a steady rate) per key (a conversation, a client address).
 
-`RateLimiter` keeps the buckets in this process (one gateway). `RedisRateLimiter` keeps them in Redis, where
-one script takes a token atomically with Redis's own clock, so every gateway replica counts the same bucket;
-a bucket expires once it would be full again.
+`RateLimiter` keeps the buckets in this process (one gateway) and forgets the ones that are full again, so
+memory follows the keys active in the last minutes, not every key ever seen. `RedisRateLimiter` keeps them in
+Redis, where one script takes a token atomically with Redis's own clock, so every gateway replica counts the same
+bucket; a bucket expires once it would be full again.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def _checked(burst: int, per_minute: float) -> float:
     return per_minute / 60.0
 
 
+# how often the in-memory limiter looks for buckets to forget (on access: no task to start or stop)
+FORGET_EVERY_SECONDS = 60.0
+
+
 def _wait(tokens: float, rate: float) -> int:
     return max(1, math.ceil((1 - tokens) / rate))
 
@@ -47,10 +52,16 @@ class RateLimiter:
         self.burst = burst
         self.clock = clock
         self._buckets: Dict[str, _Bucket] = {}
+        # a bucket untouched this long has refilled: forgetting it changes no answer (Redis expires it then)
+        self.refill_seconds = burst / self.rate
+        self._forgotten_at = clock()
 
     def take(self, key: str) -> Tuple[bool, int]:
         """(allowed, seconds to wait); takes a token when allowed."""
         now = self.clock()
+        if now - self._forgotten_at >= FORGET_EVERY_SECONDS:
+            self._forgotten_at = now
+            self.forget_idle(self.refill_seconds)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(float(self.burst), now)
@@ -64,8 +75,11 @@ class RateLimiter:
     async def check(self, key: str) -> Tuple[bool, int]:
         return self.take(key)
 
+    def __len__(self) -> int:
+        return len(self._buckets)
+
     def forget_idle(self, idle_seconds: float = 3600) -> None:
-        """Drops buckets of conversations that have been quiet, so memory stays bounded."""
+        """Drops the buckets untouched for `idle_seconds` (take() does it every minute with the refill time)."""
         cutoff = self.clock() - idle_seconds
         for key in [k for k, b in self._buckets.items() if b.updated < cutoff]:
             del self._buckets[key]

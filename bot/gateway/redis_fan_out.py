@@ -101,6 +101,9 @@ class RedisFanOut:
             if left:
                 self._polling[conversation_id] = left
             else:
+                if not self.local.has_subscribers(conversation_id):
+                    # nobody follows it here any more: nothing to catch up after a Redis restart
+                    self._last_seq.pop(conversation_id, None)
                 self._following_changed()
 
     # -- inside --------------------------------------------------------------------------------------

@@ -36,9 +36,9 @@ class SharedState:
 
         self.fan_out.catch_up = catch_up
 
-    def rate_limiter(self, burst: int, per_minute: float) -> RedisRateLimiter:
-        """Rate limits every replica counts together."""
-        return RedisRateLimiter(self.redis, burst, per_minute)
+    def rate_limiter(self, burst: int, per_minute: float, prefix: str = "shop:rate:") -> RedisRateLimiter:
+        """Rate limits every replica counts together (keys under `prefix`)."""
+        return RedisRateLimiter(self.redis, burst, per_minute, prefix)
 
     async def start(self) -> None:
         await self.fan_out.start()

@@ -44,6 +44,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.gateway import resume_tokens
 from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
@@ -214,8 +215,9 @@ class ConversationStore:
             while len(self._last_seq) > SEQ_CACHE_SIZE:
                 self._last_seq.popitem(last=False)
 
-    def create_conversation(self, shop_metadata: Dict[str, str]) -> str:
-        """A new conversation with an unguessable id (the customer's only credential for it)."""
+    def create_conversation(self, shop_metadata: Dict[str, str], resume_token_hash: Optional[str] = None) -> str:
+        """A new conversation; returns its id. The id is public (agents, exports and logs show it): the
+        customer's credential is the resume token whose hash, when given, is stored with it (resume_tokens.py)."""
         conversation_id = secrets.token_urlsafe(18)
         now = _now()
         with self.engine.begin() as connection:
@@ -229,7 +231,19 @@ class ConversationStore:
                     updated_at=now,
                 )
             )
+            if resume_token_hash:
+                resume_tokens.store_token(connection, conversation_id, resume_token_hash)
         return conversation_id
+
+    def add_resume_token(self, conversation_id: str, resume_token_hash: str) -> None:
+        """Keeps another resume token's hash for the conversation (a verified customer on another device)."""
+        with write_transaction(self.engine) as connection:
+            resume_tokens.store_token(connection, conversation_id, resume_token_hash)
+
+    def conversation_of_token(self, resume_token_hash: str) -> Optional[str]:
+        """The conversation a resume token's hash opens, or None."""
+        with self.engine.connect() as connection:
+            return resume_tokens.conversation_of(connection, resume_token_hash)
 
     def conversation_metadata(self, conversation_id: str) -> Optional[Dict[str, str]]:
         """The shop metadata of a conversation, or None if there is no such conversation."""

@@ -273,8 +273,8 @@ def test_a_customer_reaches_a_person_in_one_browser_and_an_agent_answers_in_anot
         agent.fill("#console-login input[name=username]", "browser-li")
         agent.fill("#console-login input[name=password]", "wrong-password")
         agent.click("#console-login button[type=submit]")
-        agent.locator(".console-error").wait_for(state="visible")
-        assert "用户名或密码错误" in agent.locator(".console-error").inner_text()
+        agent.locator("#console-login .console-error").wait_for(state="visible")
+        assert "用户名或密码错误" in agent.locator("#console-login .console-error").inner_text()
         agent.fill("#console-login input[name=password]", "agent-pass-123")
         agent.click("#console-login button[type=submit]")
         agent.locator("#console-main").wait_for(state="visible")
@@ -520,3 +520,47 @@ def test_a_verified_customer_asks_where_the_earbuds_are_and_sees_the_tracking(br
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_widget_keeps_its_resume_token_and_a_known_id_without_it_shows_nothing(browser, stack, kb,
+                                                                                   screenshots):
+    session_key = "shopchat:" + stack.gateway_url.rstrip("/") + ":session"
+    entry = kb.get("refund_arrival_time")
+    customer_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    customer_context.add_init_script("window.ShopChatConfig = { transport: 'http' }")
+    customer = customer_context.new_page()
+    urls = []
+    customer.on("request", lambda request: urls.append(request.url))
+    intruder_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    try:
+        open_widget(customer, stack.gateway_url + VISITOR)
+        send(customer, entry.paraphrases[1])
+        wait_for_bot_count(customer, 1)
+        victim = customer.evaluate("window.ShopChat.sessionId()")
+        token = customer.evaluate("k => localStorage.getItem(k + ':token')", session_key)
+        assert token and len(token) >= 22 and token != victim
+        assert urls and not [url for url in urls if token in url], "the token never goes into a URL"
+        # a reload goes on with the conversation: the widget sent its token
+        customer.reload()
+        customer.locator("#shopchat-launcher").click()
+        customer.wait_for_function("document.querySelectorAll('.shopchat-msg[data-sender=customer]').length >= 1")
+        assert customer.evaluate("window.ShopChat.sessionId()") == victim
+
+        # someone who knows the conversation id (an agent saw it in the queue), or a browser that stored it
+        # before tokens existed: the widget starts a new conversation and shows nothing of that one
+        intruder_context.add_init_script(
+            f"localStorage.setItem({session_key!r}, {victim!r}); localStorage.setItem({session_key + ':owner'!r}, '')"
+        )
+        intruder = intruder_context.new_page()
+        intruder.goto(stack.gateway_url + VISITOR)
+        intruder.locator("#shopchat-launcher").click()
+        intruder.wait_for_timeout(1000)
+        assert intruder.locator(".shopchat-msg:not(.shopchat-welcome)").count() == 0
+        send(intruder, "你好")
+        intruder.wait_for_function("v => window.ShopChat.sessionId() && window.ShopChat.sessionId() !== v",
+                                   arg=victim)
+        assert entry.paraphrases[1] not in intruder.locator("#shopchat-panel").inner_text()
+        intruder.screenshot(path=screenshots / "40-known-id-without-token-new-conversation.png")
+    finally:
+        customer_context.close()
+        intruder_context.close()

@@ -65,7 +65,7 @@ async def test_shop_metadata_from_the_page_is_in_rasas_tracker(stack):
         ws, welcome = await open_socket(session, stack, metadata=metadata, identity=identity)
         await ws.send_json({"type": "message", "client_id": "m1", "text": "你好"})
         await receive_until(ws, is_bot_message, timeout=30)
-        url = f"{stack.rasa_url}/conversations/{welcome['session_id']}/tracker"
+        url = stack.rasa_api(f"/conversations/{welcome['session_id']}/tracker")
         with urllib.request.urlopen(url, timeout=10) as response:
             tracker = json.loads(response.read())
     user_events = [e for e in tracker["events"] if e["event"] == "user"]

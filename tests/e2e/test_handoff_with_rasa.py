@@ -83,7 +83,7 @@ async def test_from_first_message_to_a_person_and_back_to_the_bot(stack):
         frames = await receive_until(ws, lambda f: f["type"] == "message" and f["sender"] == "agent")
         assert frames[-1]["agent"] == {"name": "小李"}
         # Rasa never heard what the customer told the agent
-        async with customer_http.get(f"{stack.rasa_url}/conversations/{session_id}/tracker") as response:
+        async with customer_http.get(stack.rasa_api(f"/conversations/{session_id}/tracker")) as response:
             heard = [e.get("text") for e in (await response.json())["events"] if e["event"] == "user"]
         assert "退款多久能到账" in heard and "我的退款三天了还没到" not in heard
 

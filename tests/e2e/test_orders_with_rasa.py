@@ -58,7 +58,7 @@ async def test_a_verified_customer_picks_their_own_order_and_a_person_gets_it(st
         await say(ws, "2", pick["title"], pick["payload"])
         # handed to a person (a ticket when agents are online, else the leave-a-message form)
         await receive_until(ws, lambda f: f["type"] in ("handoff", "leave_message_request"), timeout=30)
-        async with http.get(f"{stack.rasa_url}/conversations/{session}/tracker") as response:
+        async with http.get(stack.rasa_api(f"/conversations/{session}/tracker")) as response:
             tracker = await response.json()
     assert tracker["slots"]["order_number"] == CHEN_WAITING, "the picked order is the one handed over"
     handovers = [e for e in tracker["events"] if e["event"] == "bot" and "handoff" in str(e.get("data"))]

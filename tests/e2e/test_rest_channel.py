@@ -84,7 +84,7 @@ def test_the_gateway_channel_answers_as_rest_does_with_the_reading_rasa_logged(s
     reading = answer["reading"]
     assert reading["intent"] == "faq/refund_arrival_time" and reading["faq_key"] == "refund_arrival_time"
     # parsed once: the reading is of the very parse Rasa keeps in the tracker
-    url = f"{stack.rasa_url}/conversations/e2e-gateway-channel/tracker"
+    url = stack.rasa_api("/conversations/e2e-gateway-channel/tracker")
     with urllib.request.urlopen(url, timeout=10) as response:
         tracker = json.loads(response.read())
     [user] = [e for e in tracker["events"] if e["event"] == "user"]
@@ -105,7 +105,7 @@ def test_the_gateway_channel_refuses_a_body_without_sender_or_message(stack):
 @pytest.mark.slow
 def test_a_restarted_rasa_continues_the_conversation_with_its_slots(stack, rest_url):
     say(rest_url, "e2e-restart", "qwerty asdf zxcv")
-    tracker_url = f"{stack.rasa_url}/conversations/e2e-restart/tracker"
+    tracker_url = stack.rasa_api("/conversations/e2e-restart/tracker")
     with urllib.request.urlopen(tracker_url, timeout=30) as response:
         before = json.loads(response.read().decode("utf-8"))
     assert before["slots"]["failure_count"] == 1.0

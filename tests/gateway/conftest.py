@@ -12,6 +12,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.gateway.address_limits import KINDS as ADDRESS_LIMIT_KINDS
 from bot.gateway.app import create_app
 from bot.gateway.config import GatewayConfig
 from core.customer_identity import signed_claim
@@ -119,6 +120,9 @@ def gateway_config(stand_in_rasa, tmp_path) -> GatewayConfig:
         bot_timeout_seconds=1.5,
         rate_limit_burst=5,
         rate_limit_per_minute=60,
+        # every test customer comes from 127.0.0.1: the per-address limits are set where they are tested
+        # (test_address_limits.py)
+        **{f"address_{kind}_{field}": 1_000_000 for kind in ADDRESS_LIMIT_KINDS for field in ("burst", "per_minute")},
         escalation={"tiers": ["diamond"], "sensitive_intents": ["legal_threat"]},
         identity={"secret": SHOP_SECRET},
         # people answer around the clock in these tests, unless a test says otherwise
@@ -176,3 +180,13 @@ async def open_conversation(client: TestClient, **hello: Any):
 
 def bot_text(frames: List[Dict[str, Any]]) -> List[str]:
     return [f["text"] for f in frames if f["type"] == "message" and f["sender"] == "bot"]
+
+
+def resuming(welcome: Dict[str, Any]) -> Dict[str, Any]:
+    """The hello fields that resume the conversation of `welcome`: its id and its resume token."""
+    return {"session_id": welcome["session_id"], "resume_token": welcome["resume_token"]}
+
+
+def token_of(welcome: Dict[str, Any]) -> Dict[str, str]:
+    """The header an HTTP call about the conversation of `welcome` carries (docs/chat-protocol.md)."""
+    return {"X-Resume-Token": welcome["resume_token"]}

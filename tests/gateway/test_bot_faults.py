@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.gateway.conftest import bot_text, open_conversation, receive_until
+from tests.gateway.conftest import bot_text, open_conversation, receive_until, resuming
 
 
 def is_notice(code):
@@ -70,7 +70,7 @@ async def test_a_client_that_reconnects_while_the_bot_is_down_is_told_again(make
     await receive_until(ws, is_notice("bot_unavailable"))
     await ws.close()
     again = await client.ws_connect("/chat/socket")
-    await again.send_json({"type": "hello", "session_id": welcome["session_id"]})
+    await again.send_json({"type": "hello", **resuming(welcome)})
     assert await receive_until(again, is_notice("bot_unavailable"))
 
 

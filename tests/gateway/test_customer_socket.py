@@ -7,7 +7,7 @@ import json
 
 from aiohttp import WSMsgType
 
-from tests.gateway.conftest import bot_text, open_conversation, receive_until, signed
+from tests.gateway.conftest import bot_text, open_conversation, receive_until, resuming, signed
 
 
 def is_bot_message(frame) -> bool:
@@ -49,19 +49,18 @@ async def test_ping_is_answered(client):
 
 async def test_reconnect_with_the_session_id_resumes_and_sends_only_newer_messages(client):
     ws, welcome = await open_conversation(client)
-    session = welcome["session_id"]
     await ws.send_json({"type": "message", "client_id": "a", "text": "第一句"})
     await receive_until(ws, is_bot_message)
     await ws.close()
 
     full = await client.ws_connect("/chat/socket")
-    await full.send_json({"type": "hello", "session_id": session, "last_seq": 0})
+    await full.send_json({"type": "hello", **resuming(welcome), "last_seq": 0})
     frames = await receive_until(full, lambda f: f["type"] == "message" and f["seq"] == 2)
     assert frames[0]["type"] == "welcome" and frames[0]["resumed"] is True
     assert [f["text"] for f in frames[1:]] == ["第一句", "收到：第一句"]
 
     newer = await client.ws_connect("/chat/socket")
-    await newer.send_json({"type": "hello", "session_id": session, "last_seq": 1})
+    await newer.send_json({"type": "hello", **resuming(welcome), "last_seq": 1})
     frames = await receive_until(newer, lambda f: f["type"] == "message")
     assert [f["seq"] for f in frames if f["type"] == "message"] == [2]
 
@@ -72,19 +71,19 @@ async def test_a_message_resent_after_a_dropped_connection_is_stored_and_answere
     first = await receive_until(ws, lambda f: f["type"] == "ack")
     await receive_until(ws, is_bot_message)
     await ws.close()
-    again, _ = await open_conversation(client, session_id=welcome["session_id"], last_seq=2)
+    again, _ = await open_conversation(client, **resuming(welcome), last_seq=2)
     await again.send_json({"type": "message", "client_id": "same", "text": "运费谁出"})
     second = await receive_until(again, lambda f: f["type"] == "ack")
     assert second[-1]["id"] == first[-1]["id"]
     await asyncio.sleep(0.3)
     assert len(stand_in_rasa.received) == 1
-    history = await (await client.post("/chat/api/hello", json={"session_id": welcome["session_id"]})).json()
+    history = await (await client.post("/chat/api/hello", json=resuming(welcome))).json()
     assert [m["text"] for m in history["messages"]] == ["运费谁出", "收到：运费谁出"]
 
 
 async def test_every_tab_of_a_conversation_sees_every_message(client):
     first, welcome = await open_conversation(client)
-    second, _ = await open_conversation(client, session_id=welcome["session_id"])
+    second, _ = await open_conversation(client, **resuming(welcome))
     await first.send_json({"type": "message", "client_id": "t1", "text": "两个标签页"})
     frames = await receive_until(second, is_bot_message)
     assert [f["text"] for f in frames if f["type"] == "message"] == ["两个标签页", "收到：两个标签页"]
@@ -194,10 +193,11 @@ async def test_unknown_types_missing_fields_and_messages_before_hello_are_refuse
     assert (await receive_until(ws, lambda f: f["type"] == "error"))[-1]["code"] == "bad_field"
 
 
-async def test_an_unknown_session_id_is_refused_so_the_widget_starts_afresh(client):
+async def test_an_unknown_session_id_starts_a_new_conversation(client):
     ws = await client.ws_connect("/chat/socket")
     await ws.send_json({"type": "hello", "session_id": "does-not-exist"})
-    assert (await receive_until(ws, lambda f: f["type"] == "error"))[-1]["code"] == "unknown_session"
+    welcome = (await receive_until(ws, lambda f: f["type"] == "welcome"))[-1]
+    assert welcome["resumed"] is False and welcome["session_id"] != "does-not-exist" and welcome["resume_token"]
 
 
 async def test_a_flood_from_one_session_is_refused_politely_and_others_are_not_affected(client, stand_in_rasa):
@@ -231,9 +231,15 @@ async def test_websockets_from_other_origins_are_refused(client):
         await ws.close()
 
 
-async def test_an_oversized_frame_closes_only_that_socket(client):
+async def test_an_oversized_frame_is_refused_and_a_huge_one_closes_only_that_socket(client):
     ws, _ = await open_conversation(client)
     await ws.send_str(json.dumps({"type": "message", "client_id": "big", "text": "x" * 300_000}))
+    refused = (await receive_until(ws, lambda f: f["type"] == "error"))[-1]
+    assert refused["code"] == "invalid_json" and "too_large" in refused["detail"]
+    await ws.send_json({"type": "ping"})
+    await receive_until(ws, lambda f: f["type"] == "pong")
+    # past what the socket reads at all (1 MiB), aiohttp closes it (1009, as the WebSocket RFC says)
+    await ws.send_str(json.dumps({"type": "message", "client_id": "huge", "text": "x" * 1_100_000}))
     closing = await ws.receive(timeout=5)
     assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     other, _ = await open_conversation(client)

@@ -16,8 +16,9 @@ from tests.gateway.conftest import open_conversation, receive_until, signed
 from tests.gateway.test_handoff import add_agent, ask_for_person, log_in
 
 
-async def logged_eventually(client, conversation_id, kinds, timeout: float = 3.0):
-    """The conversation's events once all `kinds` are there (the log is written just after the frames)."""
+async def logged_eventually(client, conversation_id, kinds, timeout: float = 15.0):
+    """The conversation's events once all `kinds` are there (the log is written just after the frames; in a fresh
+    process the first turn's masking waits for the masker's warm-up, which loads spaCy and jieba's tags)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.gateway.keys import HANDOFF
 from handoff.schema import agents
-from tests.gateway.conftest import open_conversation, receive_until, signed
+from tests.gateway.conftest import open_conversation, receive_until, resuming, signed, token_of
 
 
 def is_bot(frame) -> bool:
@@ -289,7 +289,7 @@ async def test_a_reconnecting_customer_gets_their_handoff_state_back(client):
     ws, welcome, _ = await ask_for_person(client)
     await ws.close()
     again = await client.ws_connect("/chat/socket")
-    await again.send_json({"type": "hello", "session_id": welcome["session_id"], "last_seq": 99})
+    await again.send_json({"type": "hello", **resuming(welcome), "last_seq": 99})
     # the state comes after the welcome; a queue broadcast may arrive in between
     frames = await receive_until(again, lambda f: f["type"] == "handoff")
     assert frames[0]["type"] == "welcome" and frames[-1]["state"] == "waiting"
@@ -299,16 +299,18 @@ async def test_a_reconnecting_customer_gets_their_handoff_state_back(client):
 async def test_handoff_frames_work_over_the_http_fallback(client):
     add_agent(client, "li", "小李")
     welcome = await (await client.post("/chat/api/hello", json={})).json()
-    session = welcome["session_id"]
+    session, token = welcome["session_id"], token_of(welcome)
     await client.post("/chat/api/messages", json={"session_id": session, "client_id": "x", "text": "转人工",
-                                                  "payload": "/handoff"})
-    events = await (await client.get(f"/chat/api/events?session_id={session}&after=0")).json()
+                                                  "payload": "/handoff"}, headers=token)
+    events = await (await client.get(f"/chat/api/events?session_id={session}&after=0", headers=token)).json()
     assert {f["type"] for f in events["frames"]} == {"handoff", "queue"}
-    cancelled = await client.post("/chat/api/frames", json={"session_id": session, "type": "cancel_handoff"})
+    cancelled = await client.post("/chat/api/frames", json={"session_id": session, "type": "cancel_handoff"},
+                                  headers=token)
     assert cancelled.status == 200 and (await cancelled.json())["frames"] == []
-    again = await client.post("/chat/api/frames", json={"session_id": session, "type": "cancel_handoff"})
+    again = await client.post("/chat/api/frames", json={"session_id": session, "type": "cancel_handoff"},
+                              headers=token)
     assert again.status == 409
-    bad = await client.post("/chat/api/frames", json={"session_id": session, "type": "drop_tables"})
+    bad = await client.post("/chat/api/frames", json={"session_id": session, "type": "drop_tables"}, headers=token)
     assert bad.status == 400
 
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from tests.conftest import postgres_schema
-from tests.gateway.conftest import open_conversation, receive_until
+from tests.gateway.conftest import open_conversation, receive_until, resuming
 from tests.gateway.test_handoff import add_agent, is_bot
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -83,7 +83,7 @@ async def test_a_customer_reconnecting_to_the_other_gateway_sees_the_notice_and_
     await ws.close()
     # the customer comes back through the other gateway: the notice is still shown
     again = await second.ws_connect("/chat/socket")
-    await again.send_json({"type": "hello", "session_id": welcome["session_id"]})
+    await again.send_json({"type": "hello", **resuming(welcome)})
     frames = await receive_until(again, lambda f: f["type"] == "notice", timeout=5)
     assert frames[-1]["code"] == "bot_unavailable"
     # the burst is one bucket across both gateways (5 in the test settings, one taken already)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.gateway.demo_page import demo_customers
 from bot.gateway.keys import HUB, IDENTITIES
 from core.customer_identity import VerifiedCustomer, signed_claim, verify
-from tests.gateway.conftest import SHOP_SECRET, open_conversation, receive_until, signed
+from tests.gateway.conftest import SHOP_SECRET, open_conversation, receive_until, resuming, signed, token_of
 from tests.gateway.test_handoff import add_agent, desk_of
 
 
@@ -70,9 +70,10 @@ async def test_a_verified_conversation_resumes_for_that_customer_only(client, st
     assert any(f.get("text") == "我的订单到哪了" for f in history)
     await ws.close()
 
-    # logged out on a shared browser, or another customer: a new conversation, none of the history
+    # logged out on a shared browser, or another customer: a new conversation, none of the history, even with
+    # the browser's resume token
     for identity in (None, signed("C2", "gold"), signed_claim("a guessed secret", "C1", "gold")):
-        hello = {"session_id": session, **({"identity": identity} if identity else {})}
+        hello = {**resuming(first), **({"identity": identity} if identity else {})}
         ws, other = await open_conversation(client, **hello)
         assert other["session_id"] != session and other["resumed"] is False
         await ws.send_json({"type": "ping"})
@@ -85,7 +86,7 @@ async def test_a_verified_conversation_resumes_for_that_customer_only(client, st
 async def test_over_http_too_another_visitor_gets_a_new_conversation(client, stand_in_rasa):
     first = await (await client.post("/chat/api/hello", json={"identity": signed("C1")})).json()
     await client.post("/chat/api/messages", json={"session_id": first["session_id"], "client_id": "h1",
-                                                   "text": "发票怎么开"})
+                                                   "text": "发票怎么开"}, headers=token_of(first))
     other = await (await client.post("/chat/api/hello", json={"session_id": first["session_id"]})).json()
     assert other["session_id"] != first["session_id"] and other["messages"] == []
 
@@ -94,8 +95,7 @@ async def test_an_anonymous_conversation_becomes_the_customers_when_they_log_in(
     ws, anonymous = await open_conversation(client)
     await say(ws, "m1", "有优惠券吗")
     await ws.close()
-    ws, logged_in = await open_conversation(client, session_id=anonymous["session_id"],
-                                            identity=signed("C3", "gold"))
+    ws, logged_in = await open_conversation(client, **resuming(anonymous), identity=signed("C3", "gold"))
     assert logged_in["session_id"] == anonymous["session_id"] and logged_in["resumed"] is True
     metadata = await stored_metadata(client, anonymous["session_id"])
     assert (metadata["customer_id"], metadata["tier"]) == ("C3", "gold")

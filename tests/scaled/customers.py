@@ -30,6 +30,8 @@ class Customer:
     origin: str
     name: str
     session_id: Optional[str] = None
+    # the conversation's secret, as the widget keeps it: a reconnect without it would start a new conversation
+    resume_token: Optional[str] = None
     sent: List[Sent] = field(default_factory=list)
     frames: List[Dict[str, Any]] = field(default_factory=list)
     reconnects: int = 0
@@ -49,6 +51,7 @@ class Customer:
                         hello: Dict[str, Any] = {"type": "hello"}
                         if self.session_id:
                             hello["session_id"] = self.session_id
+                            hello["resume_token"] = self.resume_token
                         await ws.send_json(hello)
                         reader = asyncio.create_task(self._read(ws))
                         for item in self.pending():  # not acknowledged before the drop: sent again
@@ -78,6 +81,7 @@ class Customer:
             self.frames.append(frame)
             if frame["type"] == "welcome":
                 self.session_id = frame["session_id"]
+                self.resume_token = frame.get("resume_token") or self.resume_token
             elif frame["type"] == "ack":
                 for item in self.sent:
                     if item.client_id == frame["client_id"]:

@@ -32,7 +32,7 @@ async def test_concurrent_messages_to_one_conversation_on_two_rasa_processes_are
                 pass
         answers = await asyncio.gather(*(send(n) for n in range(10)))
         assert all(answer["messages"] for answer in answers), "every message is answered"
-        async with http.get(f"{scaled.rasa_urls[0]}/conversations/{sender}/tracker") as response:
+        async with http.get(scaled.rasa_api(scaled.rasa_urls[0], f"/conversations/{sender}/tracker")) as response:
             tracker = await response.json()
     events = tracker["events"]
     said = [e["text"] for e in events if e["event"] == "user"]
@@ -60,7 +60,8 @@ async def test_a_restarted_rasa_keeps_the_conversation_and_its_slots(scaled):
                 return await r.json()
 
         async def slot(process: int):
-            async with http.get(f"{scaled.rasa_urls[process]}/conversations/{sender}/tracker") as response:
+            tracker = scaled.rasa_api(scaled.rasa_urls[process], f"/conversations/{sender}/tracker")
+            async with http.get(tracker) as response:
                 return (await response.json())["slots"]["failure_count"]
 
         await say("qwerty asdf zxcv")

@@ -1,6 +1,8 @@
 /*
  * 云朵优品 agent console (served at /console). Plain JS, no build step, no external resources.
- * API: docs/console-api.md. Auth: HttpOnly cookie from the login, plus the token as Authorization: Bearer.
+ * API: docs/console-api.md. Auth: HttpOnly cookie from the login, plus the token as Authorization: Bearer
+ * (never in a URL). The socket closes with code 4001 when the session ends (logout elsewhere, a new password,
+ * the account disabled).
  * Security rule: text from the server is only ever inserted with textContent / createTextNode.
  */
 (function () {
@@ -190,12 +192,48 @@
       state.token = data.token || null;
       enterMain(data.agent);
     } catch (e) {
+      // the server's own words for a lockout (登录尝试过多，请 N 分钟后再试) or a disabled account
       err.textContent = e.status === 401 ? "用户名或密码错误"
+        : (e.status === 429 || e.status === 403) && e.data && e.data.message ? e.data.message
         : e.status === 429 ? "尝试次数过多，请稍后再试" : "登录失败，请检查网络后重试";
       err.hidden = false;
       form.password.value = "";
       form.password.focus();
     } finally { button.disabled = false; }
+  }
+
+  function openPasswordDialog() {
+    const dialog = $("#console-password-dialog");
+    const form = $("#console-password-form");
+    form.reset();
+    form.querySelector(".console-error").hidden = true;
+    if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
+    form.old_password.focus();
+  }
+
+  function closePasswordDialog() {
+    const dialog = $("#console-password-dialog");
+    if (typeof dialog.close === "function") dialog.close(); else dialog.removeAttribute("open");
+  }
+
+  async function onPasswordSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const err = form.querySelector(".console-error");
+    const body = { old_password: form.old_password.value, new_password: form.new_password.value };
+    if (body.new_password.length < 8) { err.textContent = "新密码至少 8 个字符"; err.hidden = false; return; }
+    try {
+      state.passwordChange = api("POST", "/password", body, { allow401: true });
+      const data = await state.passwordChange;
+      state.token = data.token || null;
+      closePasswordDialog();
+      toast("密码已修改，其他设备上的登录已退出");
+    } catch (e) {
+      err.textContent = e.data && e.data.message ? e.data.message : "修改失败，请稍后重试";
+      err.hidden = false;
+    } finally {
+      state.passwordChange = null;
+    }
   }
 
   async function logout() {
@@ -697,13 +735,18 @@
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame && typeof frame === "object") handleFrame(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;
       clearInterval(pingTimer);
       setOnline(false);
       if (!socketWanted) return;
-      if (!opened) api("GET", "/me").catch(() => {}); // the handshake failed: maybe the session expired
+      // the handshake failed, or the server ended the session (4001): a 401 here shows the login form;
+      // after this browser's own password change the new cookie reconnects
+      // (after this browser's own password change, once its new token is in)
+      if (!opened || event.code === 4001) {
+        (state.passwordChange || Promise.resolve()).catch(() => {}).then(() => api("GET", "/me")).catch(() => {});
+      }
       scheduleReconnect();
     };
   }
@@ -775,6 +818,9 @@
   function bind() {
     $("#console-login").addEventListener("submit", onLoginSubmit);
     $(".console-logout").addEventListener("click", logout);
+    $("#console-password-open").addEventListener("click", openPasswordDialog);
+    $("#console-password-cancel").addEventListener("click", closePasswordDialog);
+    $("#console-password-form").addEventListener("submit", onPasswordSubmit);
     $("#console-take-next").addEventListener("click", takeNext);
     ["click", "keydown"].forEach((type) => {
       $("#console-mine").addEventListener(type, (e) => onListActivate(e, ".console-mine-item"));

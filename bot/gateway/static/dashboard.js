@@ -155,11 +155,62 @@
       form.elements.password.value = "";
       enter(result && result.agent);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 403) { show("forbidden"); return; }
-      error.textContent = e instanceof ApiError && (e.status === 401 || e.status === 400) ? "用户名或密码错误" : "登录失败，请稍后重试";
+      const said = e instanceof ApiError && e.data && e.data.message;
+      // a lockout (登录尝试过多，请 N 分钟后再试) or a disabled account: the server's own words
+      if (e instanceof ApiError && e.status === 403 && !said) { show("forbidden"); return; }
+      error.textContent = e instanceof ApiError && (e.status === 401 || e.status === 400) ? "用户名或密码错误"
+        : e instanceof ApiError && (e.status === 429 || e.status === 403) && said ? said : "登录失败，请稍后重试";
       error.hidden = false;
     } finally {
       button.disabled = false;
+    }
+  }
+
+  // ---- accounts and the audit log --------------------------------------------------
+
+  const AUDIT_ACTIONS = { read_transcript: "查看对话", export_csv: "导出 CSV" };
+  const ROLE_NAMES = { agent: "客服", supervisor: "主管" };
+
+  function row(cells) {
+    const tr = el("tr");
+    cells.forEach((cell) => { const td = tr.appendChild(el("td")); if (cell instanceof Node) td.appendChild(cell); else td.textContent = String(cell); });
+    return tr;
+  }
+
+  async function setDisabled(account, disabled) {
+    if (disabled && !window.confirm("停用 " + account.username + "？其工作台会立即退出，手上的客户回到队列。")) return;
+    try {
+      await api("POST", "/dashboard/api/accounts/" + encodeURIComponent(account.username) + (disabled ? "/disable" : "/enable"));
+    } catch (error) {
+      if (!handleAuthError(error)) alertText((error.data && error.data.message) || "操作失败，请稍后重试");
+    }
+    loadAccess();
+  }
+
+  async function loadAccess() {
+    try {
+      const [accounts, audit] = await Promise.all([
+        api("GET", "/dashboard/api/accounts"), api("GET", "/dashboard/api/audit?limit=100"),
+      ]);
+      const accountRows = $("#dashboard-accounts tbody");
+      clear(accountRows);
+      (accounts.accounts || []).forEach((account) => {
+        const button = el("button", "dashboard-btn dashboard-btn-quiet", account.disabled ? "启用" : "停用");
+        button.type = "button";
+        button.addEventListener("click", () => setDisabled(account, !account.disabled));
+        const status = account.disabled ? "已停用" : account.online ? "在线" : "离线";
+        const tr = accountRows.appendChild(row([account.username, account.name, ROLE_NAMES[account.role] || account.role, status, button]));
+        tr.children[3].dataset.disabled = account.disabled ? "true" : "false";
+      });
+      const auditRows = $("#dashboard-audit tbody");
+      clear(auditRows);
+      (audit.entries || []).forEach((entry) => {
+        const at = new Date(entry.at);
+        auditRows.appendChild(row([isNaN(at.getTime()) ? entry.at : at.toLocaleString("zh-CN"), entry.username,
+          AUDIT_ACTIONS[entry.action] || entry.action, entry.target]));
+      });
+    } catch (error) {
+      handleAuthError(error);
     }
   }
 
@@ -208,6 +259,7 @@
       state.data = summary || {};
       state.groups = (unanswered && unanswered.groups) || [];
       render();
+      loadAccess();
       if (!state.ready) { state.ready = true; document.body.dataset.ready = "true"; }
       return true;
     } catch (error) {

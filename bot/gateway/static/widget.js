@@ -53,28 +53,39 @@
   }
   const OWNER = (identity() || {}).customer_id || "";
 
-  // The stored conversation belongs to whoever was logged in when it was saved: on a shared browser,
-  // after logging out or in as someone else, it is forgotten (the gateway would refuse it anyway).
+  // The stored conversation and its resume token: the token, not the conversation id (which agents see), is
+  // what lets this browser go on with it, so it stays in this browser and goes only to the gateway
+  // (docs/chat-protocol.md). The conversation belongs to whoever was logged in when it was saved: on a shared
+  // browser, after logging out or in as someone else, it is forgotten (the gateway would refuse it anyway).
+  // One saved before tokens existed is forgotten too (a new conversation starts), unless a signed-in customer
+  // owns it: the gateway resumes theirs by the shop's signature and gives this browser a token.
+  const TOKEN_KEY = SESSION_KEY + ":token";
   function loadSession() {
     try {
-      if ((localStorage.getItem(SESSION_KEY + ":owner") || "") !== OWNER) {
+      const stored = { id: localStorage.getItem(SESSION_KEY), token: localStorage.getItem(TOKEN_KEY) };
+      if ((localStorage.getItem(SESSION_KEY + ":owner") || "") !== OWNER || !stored.id || !(stored.token || OWNER)) {
         localStorage.removeItem(SESSION_KEY);
-        return null;
+        localStorage.removeItem(TOKEN_KEY);
+        return { id: null, token: null };
       }
-      return localStorage.getItem(SESSION_KEY);
-    } catch (e) { return null; }
+      return stored;
+    } catch (e) { return { id: null, token: null }; }
   }
-  function saveSession(id) { // storage may be blocked: then the session lives as long as the page
+  function saveSession(id, token) { // storage may be blocked: then the session lives as long as the page
     try {
       if (id) {
         localStorage.setItem(SESSION_KEY, id);
         localStorage.setItem(SESSION_KEY + ":owner", OWNER);
       } else localStorage.removeItem(SESSION_KEY);
+      if (id && token) localStorage.setItem(TOKEN_KEY, token);
+      else localStorage.removeItem(TOKEN_KEY);
     } catch (e) { /* ignore */ }
   }
 
   // ---- state ---------------------------------------------------------------
-  let sessionId = loadSession();
+  const saved = loadSession();
+  let sessionId = saved.id;
+  let resumeToken = saved.token;   // the customer's secret for sessionId (never shown, never logged)
   let lastSeq = 0;                 // always 0 on page load: a reload shows the full history
   let maxLen = 10000;
   let mode = forceHttp || typeof WebSocket === "undefined" ? "http" : "websocket";
@@ -204,7 +215,13 @@
     typingLabel,
     el("span", { class: "shopchat-dot" }), el("span", { class: "shopchat-dot" }), el("span", { class: "shopchat-dot" }),
   ]);
-  const list = el("div", { class: "shopchat-messages", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": "聊天记录" }, [typingEl]);
+  // The privacy notice (docs/privacy.md): first in the list, so the customer reads it before the first message;
+  // its link is the gateway's /privacy, which sends to the shop's policy (settings.yml: privacy.notice_url)
+  const privacyEl = el("div", { class: "shopchat-privacy", "data-role": "privacy-notice" }, [
+    "对话内容将用于为您提供服务，手机号、地址等个人信息会被脱敏保存。",
+    el("a", { href: BASE + "/privacy", target: "_blank", rel: "noopener noreferrer", text: "隐私说明" }),
+  ]);
+  const list = el("div", { class: "shopchat-messages", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": "聊天记录" }, [privacyEl, typingEl]);
   const input = el("textarea", { class: "shopchat-input", rows: "1", "aria-label": "输入消息",
     placeholder: "请输入您的问题，Enter 发送，Shift+Enter 换行" });
   const counter = el("div", { class: "shopchat-counter", hidden: true, "aria-live": "polite" });
@@ -646,7 +663,13 @@
     if (!f.resumed) lastSeq = 0; // a new conversation starts at seq 1
     // the handoff state follows the history when a ticket is open (over HTTP: in `frames`, when sent)
     if (!f.resumed || mode !== "http" || Array.isArray(f.frames)) resetHandoff();
-    if (f.session_id) saveSession(sessionId = String(f.session_id));
+    if (f.session_id) {
+      const id = String(f.session_id);
+      // a token comes with a new conversation, or a signed-in customer's on a new browser; otherwise ours worked
+      if (f.resume_token) resumeToken = String(f.resume_token);
+      else if (id !== sessionId) resumeToken = null;
+      saveSession(sessionId = id, resumeToken);
+    }
     if (f.limits && typeof f.limits.max_length === "number") maxLen = f.limits.max_length;
     ready = true;
     attempt = 0;
@@ -664,9 +687,9 @@
   }
 
   function handleError(f) {
-    if (f.code === "unknown_session") {
-      // the stored conversation is gone: forget it and start a new one (the outbox is kept)
-      saveSession(sessionId = null);
+    if (f.code === "unknown_session" || f.code === "bad_resume_token") {
+      // the stored conversation is gone, or no longer ours: forget it and start a new one (the outbox is kept)
+      saveSession(sessionId = resumeToken = null);
       lastSeq = 0;
       ready = false;
       if (f.text) addSystemLine(String(f.text), false);
@@ -686,7 +709,7 @@
     addSystemLine(f.text ? String(f.text) : "出错了，请稍后再试。", true);
   }
 
-  const LEAVE_ERRORS = ["bad_field", "empty", "too_long", "rate_limited"];
+  const LEAVE_ERRORS = ["bad_field", "empty", "too_long", "rate_limited", "too_many_left_messages"];
 
   // ---- transports ----------------------------------------------------------
   function helloFrame() {
@@ -694,6 +717,7 @@
     const signed = identity();
     if (signed) frame.identity = signed;
     if (sessionId) frame.session_id = sessionId;
+    if (sessionId && resumeToken) frame.resume_token = resumeToken;
     return frame;
   }
 
@@ -763,10 +787,13 @@
     const ctl = typeof AbortController === "function" ? new AbortController() : null;
     const timer = ctl ? setTimeout(() => ctl.abort(), timeoutMs) : null;
     const init = { method: method, cache: "no-store", credentials: "omit", signal: ctl ? ctl.signal : undefined };
+    init.headers = {};
     if (body) {
-      init.headers = { "Content-Type": "application/json" };
+      init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
+    // every call after the hello proves the conversation is ours; a header, never the URL (logs keep URLs)
+    if (resumeToken && path !== "/chat/api/hello") init.headers["X-Resume-Token"] = resumeToken;
     return fetch(BASE + path, init).then((res) => res.json().then((data) => {
       clearTimeout(timer);
       if (!res.ok && !(data && data.type === "error")) throw new Error("HTTP " + res.status);
@@ -785,7 +812,7 @@
     httpJSON("POST", "/chat/api/hello", helloFrame(), 15000).then((res) => {
       if (gen !== httpGen) return;
       if (res.type === "error") {
-        if (res.code === "unknown_session") { handleError(res); return; }
+        if (res.code === "unknown_session" || res.code === "bad_resume_token") { handleError(res); return; }
         throw new Error(res.code);
       }
       onWelcome(res);
@@ -802,7 +829,7 @@
     httpJSON("GET", "/chat/api/events" + query, null, 40000).then((res) => {
       if (gen !== httpGen) return;
       if (res.type === "error") {
-        if (res.code === "unknown_session") { handleError(res); return; }
+        if (res.code === "unknown_session" || res.code === "bad_resume_token") { handleError(res); return; }
         throw new Error(res.code);
       }
       const before = httpSnapshot();
