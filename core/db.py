@@ -52,7 +52,8 @@ def create_database_engine(url: str) -> Engine:
         # transaction unless told to pool them; pooled, a turn reuses the worker thread's connection
         pooling = {} if ":memory:" in url else {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 10}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, future=True, **pooling
+            url, connect_args={"check_same_thread": False, "timeout": 30}, future=True, hide_parameters=True,
+            **pooling,
         )
 
         @event.listens_for(engine, "connect")
@@ -72,7 +73,9 @@ def create_database_engine(url: str) -> Engine:
         # makes SQLAlchemy consult its event dispatch on every statement (a third of a turn's SQL time)
         engine.dialect.do_begin = _sqlite_do_begin
         return engine
-    return create_engine(url, pool_pre_ping=False, pool_size=10, max_overflow=20, future=True)
+    # hide_parameters: a database error's message would otherwise carry the statement's values (a customer's
+    # text) into the log line that reports it
+    return create_engine(url, pool_pre_ping=False, pool_size=10, max_overflow=20, future=True, hide_parameters=True)
 
 
 _begin_immediately = threading.local()

@@ -37,7 +37,7 @@ SOCKET_SHARE = 0.25
 # what aiohttp reads of a body at most (client_max_size in bot/gateway/app.py)
 BODY_LIMIT = 1024 * 1024
 # a socket must answer a ping this soon after the frames of a case
-PONG_SECONDS = 10.0
+PONG_SECONDS = 30.0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import asyncio
 import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Awaitable, Callable, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Dict, Tuple, TypeVar
 
 from bot.gateway.console_hub import ConsoleHub
 from bot.gateway.console_sessions import SessionCloser
@@ -40,6 +40,10 @@ def locked_out(seconds: int) -> LoginRefused:
     return LoginRefused("too_many_attempts", f"登录尝试过多，请 {minutes} 分钟后再试", 429, seconds)
 
 
+# usernames whose one-at-a-time lock is kept; past this, the idle ones are dropped
+CHECKING_LOCKS_KEPT = 1000
+
+
 class ConsoleAccounts:
     """Logins, logouts, password changes and disabling, for the console and dashboard APIs."""
 
@@ -49,6 +53,9 @@ class ConsoleAccounts:
         self.directory = directory
         self.run_blocking = run_blocking
         self.throttle = throttle
+        # one password check at a time per username in this gateway, each after the lockout check: guesses
+        # sent all at once would otherwise all pass the check before the first failure was counted
+        self._checking: Dict[str, asyncio.Lock] = {}
         self.closer = closer
         self.consoles = consoles
         self.service = service
@@ -75,21 +82,35 @@ class ConsoleAccounts:
         """(session token, agent) for the right password of an enabled account, not locked out; the stored
         hash is replaced when outdated (scrypt, older argon2 parameters). Raises LoginRefused."""
         limits = self._limits(username, address)
+        key = limits[0][0]
+        if self._waiting >= self.settings.hash_queue_limit:
+            raise LoginRefused("busy", "登录请求过多，请稍后再试", 429, 1)
+        if len(self._checking) > CHECKING_LOCKS_KEPT:
+            for idle in [k for k, held in self._checking.items() if not held.locked()]:
+                del self._checking[idle]
+        async with self._checking.setdefault(key, asyncio.Lock()):
+            found, new_hash = await self._check_password(limits, username, password)
+        if found.agent.disabled:
+            raise LoginRefused("account_disabled", "该账号已停用，请联系主管", 403)
+        await self.throttle.succeeded(limits[0][0])
+        token = await self.run_blocking(self.directory.open_session, found.agent.id, new_hash)
+        return token, found.agent
+
+    async def _check_password(self, limits: Tuple[Tuple[str, int], Tuple[str, int]], username: str,
+                              password: str) -> Tuple[Any, Any]:
+        """(credentials, new hash or None) for the right password; a wrong one is counted, then refused."""
         locked = await self.throttle.locked_for([key for key, _ in limits])
         if locked:
             raise locked_out(locked)
         found = await self.run_blocking(self.directory.credentials, username)
         ok, new_hash = await self.hashing(verify_login, found, password)
         if not ok or found.agent is None:
+            # counted before the next guess for this username may check the lockout
             locked = await self.throttle.failed(limits)
             if locked:
                 raise locked_out(locked)
             raise LoginRefused("bad_credentials", "用户名或密码错误", 401)
-        if found.agent.disabled:
-            raise LoginRefused("account_disabled", "该账号已停用，请联系主管", 403)
-        await self.throttle.succeeded(limits[0][0])
-        token = await self.run_blocking(self.directory.open_session, found.agent.id, new_hash)
-        return token, found.agent
+        return found, new_hash
 
     async def log_out(self, agent: Agent, token: str) -> None:
         """Ends this session and closes its consoles; with no session left the agent is offline at once."""

@@ -18,9 +18,9 @@ T = TypeVar("T")
 def request_token(request: web.Request) -> str:
     """The token from `Authorization: Bearer` or the cookie (never the URL)."""
     header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.cookies.get(COOKIE, "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
+    # tokens are URL-safe base64: anything else (a raw byte arrives as a lone surrogate) is no token
+    return token if token.isascii() else ""
 
 
 @web.middleware

@@ -10,6 +10,7 @@ event loop, except a turn's two short writes on SQLite (`run_turn`).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -25,6 +26,8 @@ T = TypeVar("T")
 
 # conversations whose shop metadata stays in memory (a few hundred bytes each)
 METADATA_CACHE_SIZE = 10000
+# how long a checked resume token is trusted without asking the database again
+TOKEN_CACHE_SECONDS = 30.0
 # live states kept beyond those of connected conversations: the oldest unconnected ones go first
 LIVE_STATE_LIMIT = 10000
 
@@ -53,7 +56,7 @@ class ConversationHub:
         # conversations; only this conversation's own hello and messages change it
         self._metadata: OrderedDict[str, Dict[str, str]] = OrderedDict()
         # recently checked resume tokens' hashes and the conversation each opens
-        self._tokens: OrderedDict[str, str] = OrderedDict()
+        self._tokens: OrderedDict[str, Tuple[str, float]] = OrderedDict()
 
     def _remember(self, conversation_id: str, metadata: Dict[str, str]) -> Dict[str, str]:
         self._metadata[conversation_id] = metadata
@@ -160,25 +163,31 @@ class ConversationHub:
         if not conversation_id or not is_well_formed(resume_token):
             return False
         hashed = token_hash(resume_token)
-        opened = self._tokens.get(hashed)
+        kept = self._tokens.get(hashed)
+        if kept is not None and time.monotonic() - kept[1] <= TOKEN_CACHE_SECONDS:
+            return kept[0] == conversation_id
+        opened = await self.run_blocking(self.store.conversation_of_token, hashed)
         if opened is None:
-            opened = await self.run_blocking(self.store.conversation_of_token, hashed)
-            if opened is None:
-                return False
-            self._remember_token(hashed, opened)
+            self._tokens.pop(hashed, None)
+            return False
+        self._remember_token(hashed, opened)
         return opened == conversation_id
 
     def _remember_token(self, hashed: str, conversation_id: str) -> None:
-        # every HTTP call checks its token: the recent ones are kept in memory (a token is never reassigned)
-        self._tokens[hashed] = conversation_id
+        # every HTTP call checks its token: the recent ones are kept in memory for a short while, so a token
+        # deleted elsewhere (an erasure, retention, another replica, the oldest of a conversation's tokens)
+        # stops working here within TOKEN_CACHE_SECONDS
+        self._tokens[hashed] = (conversation_id, time.monotonic())
         self._tokens.move_to_end(hashed)
         while len(self._tokens) > METADATA_CACHE_SIZE:
             self._tokens.popitem(last=False)
 
     def forget_metadata(self, conversation_id: str) -> None:
-        """Drops the kept shop metadata of a conversation whose stored metadata was erased (personal_data.py),
-        so nothing in this process still names the customer."""
+        """Drops what this process keeps of a conversation whose stored data was erased (personal_data.py): its
+        shop metadata, so nothing here still names the customer, and its resume tokens, which no longer open it."""
         self._metadata.pop(conversation_id, None)
+        for hashed in [h for h, (opened, _) in self._tokens.items() if opened == conversation_id]:
+            del self._tokens[hashed]
 
     async def latest_conversation_of(self, customer_id: str) -> Optional[str]:
         """The verified customer's most recent conversation, if any."""

@@ -51,8 +51,9 @@ def token_hash(token: str) -> str:
 
 
 def is_well_formed(token: object) -> bool:
-    """A string that could be a token: non-empty and not absurdly long."""
-    return isinstance(token, str) and 0 < len(token) <= TOKEN_MAX_LENGTH
+    """A string that could be a token: non-empty, not absurdly long, and ASCII (tokens are URL-safe base64; a raw
+    byte in a header reaches us as a lone surrogate, which could not even be hashed)."""
+    return isinstance(token, str) and 0 < len(token) <= TOKEN_MAX_LENGTH and token.isascii()
 
 
 def store_token(connection: Connection, conversation_id: str, hashed: str) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Mapping, Optional
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.engine import Engine
 
 from analytics.events import events
@@ -121,11 +121,13 @@ def _expire_transcripts(engine: Engine, cutoff: datetime) -> Dict[str, int]:
 
 
 def _expire_tickets(engine: Engine, cutoff: datetime, transcripts: Optional[datetime]) -> Dict[str, int]:
-    """Closed tickets created before `cutoff`, then conversation rows left with nothing."""
+    """Closed tickets closed before `cutoff` (a ticket opened long ago but resolved lately is recent work), then
+    conversation rows left with nothing."""
     counts = {}
     with write_transaction(engine) as connection:
         counts["tickets_deleted"] = connection.execute(
-            tickets.delete().where(tickets.c.created_at < cutoff, tickets.c.status.notin_(OPEN_STATUSES))
+            tickets.delete().where(func.coalesce(tickets.c.resolved_at, tickets.c.created_at) < cutoff,
+                                   tickets.c.status.notin_(OPEN_STATUSES))
         ).rowcount or 0
         if transcripts is not None:
             counts["conversations_deleted"] = _delete_empty_conversations(connection, min(cutoff, transcripts))

@@ -49,5 +49,6 @@ async def same_origin_only(request: web.Request, handler: Handler) -> web.Stream
     trusted = trusted_networks(request.config_dict[CONFIG].trusted_proxies)
     allowed = {browser_origin(request, trusted), *request.config_dict[CONSOLE_SETTINGS].allowed_origins}
     if origin not in allowed:
-        return _refused(f"来源 {origin[:100]} 不是本站，已拒绝；其他来源须列入 settings.yml 的 console.allowed_origins")
+        return _refused(f"来源 {ascii(origin[:100])} 不是本站，已拒绝；"
+                        "其他来源须列入 settings.yml 的 console.allowed_origins")
     return await handler(request)

@@ -91,11 +91,11 @@ async def two_fan_outs():
 async def test_the_redis_fan_out_forgets_a_conversation_once_its_long_poll_ends(two_fan_outs):
     here, there = two_fan_outs
     conversation = f"poll-{uuid.uuid4().hex}"
-    waiter = asyncio.ensure_future(here.wait_for_change(conversation, 5))
-    for _ in range(50):  # until this gateway follows the conversation's channel
+    waiter = asyncio.ensure_future(here.wait_for_change(conversation, 30))
+    for _ in range(300):  # until this gateway follows the conversation's channel
         await asyncio.sleep(0.05)
         there.publish(conversation, {"type": "message", "seq": 1, "sender": "bot", "text": "好的"})
         if waiter.done():
             break
-    await asyncio.wait_for(waiter, 5)
+    await asyncio.wait_for(waiter, 30)
     assert conversation not in here._last_seq and conversation not in here._polling

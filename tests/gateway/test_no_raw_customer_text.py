@@ -97,3 +97,27 @@ async def test_no_log_line_or_analytics_row_holds_the_customers_personal_data(
         assert value not in stored, f"{value} is stored in an analytics row: {stored[:2000]}"
         leaking = [line for line in lines if value in line]
         assert not leaking, f"{value} appears in the log: {leaking}"
+
+
+@pytest.mark.parametrize("url_kind", ["sqlite", "postgresql"])
+def test_a_database_error_names_no_value_it_was_given(tmp_path, url_kind):
+    """A failed statement's message (which the gateway logs) must not carry its parameters: a customer's text."""
+    import sqlalchemy as sa
+
+    from core.db import create_database_engine
+    from tests.conftest import postgres_schema
+
+    if url_kind == "postgresql":
+        with postgres_schema() as url:
+            _assert_hidden(create_database_engine(url), sa)
+    else:
+        _assert_hidden(create_database_engine(f"sqlite:///{tmp_path / 'e.db'}"), sa)
+
+
+def _assert_hidden(engine, sa) -> None:
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO no_such_table (text) VALUES (:text)"),
+                               {"text": "我的手机13812345678"})
+    assert "13812345678" not in str(raised.value) and "hidden" in str(raised.value)
+    engine.dispose()

@@ -104,3 +104,24 @@ async def test_the_notice_links_to_the_shops_policy_or_a_short_page_of_its_own(m
     shop = await make_client(gateway_config, privacy={"notice_url": "https://shop.example.com/privacy"})
     moved = await shop.get("/privacy", allow_redirects=False)
     assert moved.status == 302 and moved.headers["Location"] == "https://shop.example.com/privacy"
+
+
+async def test_an_erased_visitors_resume_token_stops_working_at_once(client):
+    """The gateway had kept the token it checked last in memory: after the erasure it still opened the
+    conversation."""
+    add_agent(client, "boss", "张主管", role="supervisor")
+    hello = await (await client.post("/chat/api/hello", json={})).json()
+    token = {"X-Resume-Token": hello["resume_token"]}
+    said = await client.post("/chat/api/messages", headers=token,
+                             json={"session_id": hello["session_id"], "client_id": "m1", "text": f"电话{PHONE}"})
+    assert said.status == 200
+    await client.server.app[RELAY].recorder.drain()
+    boss = {**await log_in(client, "boss"), **own_origin(client)}
+    erased = await client.post("/dashboard/api/privacy/erase", json={"conversation_id": hello["session_id"]},
+                               headers=boss)
+    assert erased.status == 200, await erased.text()
+    again = await client.post("/chat/api/messages", headers=token,
+                              json={"session_id": hello["session_id"], "client_id": "m2", "text": "还在吗"})
+    assert again.status == 403 and (await again.json())["code"] == "bad_resume_token"
+    history = await client.get("/chat/api/events", params={"session_id": hello["session_id"]}, headers=token)
+    assert history.status == 403

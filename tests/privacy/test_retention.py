@@ -78,6 +78,18 @@ async def test_each_window_takes_what_is_older_and_leaves_what_is_newer(engine, 
     assert count(engine, privacy_actions) == 1
 
 
+async def test_a_ticket_counts_from_its_resolution_not_its_opening(engine, seeded):
+    """Opened 400 days ago, resolved yesterday: within the 365-day window (it counted from its opening)."""
+    _, second = seeded.mine  # the one with a (resolved) ticket
+    age(engine, second, 400)
+    with engine.begin() as connection:
+        connection.execute(update(tickets).where(tickets.c.conversation_id == second)
+                           .values(resolved_at=NOW - timedelta(days=1)))
+    assert count(engine, tickets, tickets.c.conversation_id == second)
+    enforce(engine, seeded.trackers, WINDOWS, now=NOW)
+    assert count(engine, tickets, tickets.c.conversation_id == second)
+
+
 async def test_an_open_ticket_keeps_its_conversation_and_a_zero_window_keeps_for_ever(engine, seeded):
     first, _ = seeded.mine
     TicketQueue(engine).open(first, reason="request_human", detail="", priority=10, customer_id="C1")
@@ -125,7 +137,7 @@ async def test_the_gateways_job_enforces_the_windows_in_the_background(engine, s
     job = RetentionJob(engine, seeded.trackers, WINDOWS)
     task = asyncio.create_task(job.run_forever(first_delay=0))
     try:
-        for _ in range(100):
+        for _ in range(600):
             if not count(engine, messages, messages.c.conversation_id == first):
                 break
             await asyncio.sleep(0.05)
