@@ -16,6 +16,10 @@ from handoff.schema import audit_log
 
 READ_TRANSCRIPT = "read_transcript"
 EXPORT_CSV = "export_csv"
+READ_ORDERS = "read_orders"
+DISABLE_ACCOUNT = "disable_account"
+ENABLE_ACCOUNT = "enable_account"
+CHANGE_PASSWORD = "change_password"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.gateway.keys import ACCOUNTS, AGENTS, AUDIT, CONFIG, CONSOLES, HANDOFF,
 from bot.gateway.request_limits import client_address, refuse_login_flood
 from bot.gateway.same_origin import same_origin_only
 from handoff.accounts import AccountError, Agent
-from handoff.audit import READ_TRANSCRIPT
+from handoff.audit import CHANGE_PASSWORD, READ_ORDERS, READ_TRANSCRIPT
 from handoff.queue import Ticket, TicketError
 from handoff.services import HandoffService
 
@@ -127,6 +127,9 @@ async def change_password(request: web.Request, agent: Agent) -> web.Response:
         return _error("weak_password", "新密码至少 8 个字符", 400)
     except LoginRefused as refusal:
         return _refused(refusal)
+    await request.config_dict[HUB].run_blocking(
+        request.config_dict[AUDIT].record, agent.id, agent.username, CHANGE_PASSWORD, f"account:{agent.username}"
+    )
     return _with_session_cookie(request, _json({"token": token}), token)
 
 
@@ -190,6 +193,8 @@ async def ticket_orders(request: web.Request, agent: Agent) -> web.Response:
     hub = request.config_dict[HUB]
     metadata = await hub.shop_metadata(ticket.conversation_id) or {}
     texts = [m.text for m in await hub.history(ticket.conversation_id) if m.sender == "customer"]
+    await hub.run_blocking(request.config_dict[AUDIT].record, agent.id, agent.username, READ_ORDERS,
+                           f"ticket:{ticket.id}")
     return _json(await customer_orders(request.config_dict[ORDERS], metadata, texts))
 
 

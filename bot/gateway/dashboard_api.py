@@ -22,7 +22,7 @@ from bot.gateway.console_auth import current_agent, no_tokens_in_urls, unauthori
 from bot.gateway.keys import ACCOUNTS, AUDIT, CONSOLES, DASHBOARD, HUB
 from bot.gateway.same_origin import same_origin_only
 from handoff.accounts import AccountError, Agent
-from handoff.audit import EXPORT_CSV
+from handoff.audit import DISABLE_ACCOUNT, ENABLE_ACCOUNT, EXPORT_CSV
 
 EXPORT_COLUMNS = ("at", "conversation_id", "customer_id", "kind", "intent", "confidence", "kb_key", "reason",
                   "agent", "score", "text")
@@ -132,6 +132,10 @@ async def _set_disabled(request: web.Request, agent: Agent, disabled: bool) -> w
         changed = await request.config_dict[ACCOUNTS].set_disabled(username, disabled)
     except AccountError:
         return _json({"error": "no_such_account", "message": f"没有名为 {username[:64]} 的账号"}, 404)
+    await request.config_dict[HUB].run_blocking(
+        request.config_dict[AUDIT].record, agent.id, agent.username,
+        DISABLE_ACCOUNT if disabled else ENABLE_ACCOUNT, f"account:{changed.username}",
+    )
     return _json(changed.to_json())
 
 

@@ -350,3 +350,22 @@ async def test_transcript_reads_and_exports_are_audited_and_shown_to_supervisors
     assert [e["id"] for e in (await older.json())["entries"]] == [entries[1]["id"]]
     assert (await client.get("/dashboard/api/audit?before=99999999999999999999999", headers=boss)).status == 400
 
+
+
+async def test_account_changes_and_order_views_are_audited_too(client):
+    add_agent(client, "li")
+    add_agent(client, "wang")
+    add_agent(client, "boss", role="supervisor")
+    li, boss = await bearer(client, "li"), await bearer(client, "boss")
+    ticket_id = await open_ticket(client)
+    await client.post("/console/api/tickets/next", headers=li)
+    assert (await client.get(f"/console/api/tickets/{ticket_id}/orders", headers=li)).status == 200
+    assert (await client.post("/dashboard/api/accounts/wang/disable", headers=boss)).status == 200
+    assert (await client.post("/dashboard/api/accounts/wang/enable", headers=boss)).status == 200
+    changed = await client.post("/console/api/password", headers=li,
+                                json={"old_password": PASSWORD, "new_password": "another-pass-2"})
+    assert changed.status == 200
+    entries = (await (await client.get("/dashboard/api/audit", headers=boss)).json())["entries"]
+    seen = {(e["username"], e["action"], e["target"]) for e in entries}
+    assert {("li", "read_orders", f"ticket:{ticket_id}"), ("boss", "disable_account", "account:wang"),
+            ("boss", "enable_account", "account:wang"), ("li", "change_password", "account:li")} <= seen
