@@ -50,7 +50,9 @@ def lock_store_endpoint(url: str) -> Optional[Dict[str, Any]]:
     parsed = make_url(url) if "://" in url else None
     if parsed is None or parsed.drivername not in ("redis", "rediss"):
         raise SettingsError(f"rasa.lock_store_url {url!r} must be empty or redis://host:port/db")
-    entry: Dict[str, Any] = {"type": "redis", "url": parsed.host or "127.0.0.1", "port": parsed.port or 6379,
+    # Rasa's RedisLockStore, with each change of a lock atomic (bot/rasa_lock_store.py says why)
+    entry: Dict[str, Any] = {"type": "bot.rasa_lock_store.AtomicRedisLockStore",
+                             "url": parsed.host or "127.0.0.1", "port": parsed.port or 6379,
                              "db": int(parsed.database or 0), "key_prefix": "shop"}
     if parsed.password:
         entry["password"] = parsed.password
