@@ -10,15 +10,14 @@ from typing import Any, Awaitable, Callable, Dict
 from aiohttp import web
 
 from bot.gateway import parameters
-from bot.gateway.address_limits import trusted_networks
 from bot.gateway.console_accounts import LoginRefused
 from bot.gateway.console_auth import COOKIE, current_agent, no_tokens_in_urls, request_token, unauthorised
 from bot.gateway.console_socket import console_socket
 from bot.gateway.customer_orders import customer_orders
 from bot.gateway.forwarded import is_https
 from bot.gateway.json_input import JsonInputError, read_json_object
-from bot.gateway.keys import ACCOUNTS, AGENTS, AUDIT, CONFIG, CONSOLES, HANDOFF, HUB, KNOWLEDGE, ORDERS
-from bot.gateway.request_limits import client_address, refuse_login_flood
+from bot.gateway.keys import ACCOUNTS, AGENTS, AUDIT, CONSOLES, HANDOFF, HUB, KNOWLEDGE, ORDERS
+from bot.gateway.request_limits import client_address, refuse_login_flood, trusted_proxies
 from bot.gateway.same_origin import same_origin_only
 from handoff.accounts import AccountError, Agent
 from handoff.audit import CHANGE_PASSWORD, READ_ORDERS, READ_TRANSCRIPT
@@ -85,7 +84,7 @@ def _refused(refusal: LoginRefused) -> web.Response:
 def _with_session_cookie(request: web.Request, response: web.Response, token: str) -> web.Response:
     # Secure whenever the browser came over HTTPS (directly or through the trusted proxy), so the cookie
     # never travels in clear text; plain http://127.0.0.1 in development keeps working
-    trusted = trusted_networks(request.config_dict[CONFIG].trusted_proxies)
+    trusted = trusted_proxies(request)
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", path="/", secure=is_https(request, trusted),
         max_age=int(request.config_dict[AGENTS].session_lifetime.total_seconds()),

@@ -6,15 +6,22 @@ login handler starts with.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from aiohttp import web
 
-from bot.gateway.address_limits import LOGIN_TEXT, too_many_requests
+from bot.gateway.address_limits import LOGIN_TEXT, Network, too_many_requests
 from bot.gateway.keys import ADDRESS_LIMITS
 
 
 def client_address(request: web.BaseRequest) -> str:
     """The client address the limits count for `request` (behind trusted proxies, the forwarded one)."""
     return request.config_dict[ADDRESS_LIMITS].address_of(request)
+
+
+def trusted_proxies(request: web.BaseRequest) -> Sequence[Network]:
+    """`gateway.trusted_proxies`, parsed once when the gateway was built."""
+    return request.config_dict[ADDRESS_LIMITS].trusted
 
 
 async def refuse_login_flood(request: web.Request) -> None:

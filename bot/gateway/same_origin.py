@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.gateway.address_limits import trusted_networks
 from bot.gateway.forwarded import browser_origin
-from bot.gateway.keys import CONFIG, CONSOLE_SETTINGS
+from bot.gateway.keys import CONSOLE_SETTINGS
+from bot.gateway.request_limits import trusted_proxies
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,7 +46,7 @@ async def same_origin_only(request: web.Request, handler: Handler) -> web.Stream
     origin = _origin_of(request)
     if origin is None:
         return await handler(request)
-    trusted = trusted_networks(request.config_dict[CONFIG].trusted_proxies)
+    trusted = trusted_proxies(request)
     allowed = {browser_origin(request, trusted), *request.config_dict[CONSOLE_SETTINGS].allowed_origins}
     if origin not in allowed:
         return _refused(f"来源 {ascii(origin[:100])} 不是本站，已拒绝；"
