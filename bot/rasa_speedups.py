@@ -25,6 +25,8 @@ Rasa decides, answers or stores.
    (`processor.py`, `rule_policy.py`), and the rule policy formats every state of the conversation as
    text for one of them. Here the log gets the values themselves (the log line is written at once, so a
    copy changes nothing), and the states are formatted only when that debug line is written.
+6. DIET's intent prediction runs as a TensorFlow function call for a network of three small layers; for
+   the shop's configuration it is computed with numpy from the same weights (bot/rasa_diet_inference.py).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
+from bot import rasa_diet_inference
 from core import fast_json
 
 # 1. the action-response check
@@ -221,3 +224,4 @@ def install() -> None:
     processor_module.copy = _LogArgumentCopies
     rule_policy_module.copy = _LogArgumentCopies
     RulePolicy.format_tracker_states = staticmethod(format_states_when_logged)
+    rasa_diet_inference.install()

@@ -78,3 +78,29 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(trained):
     after = [m.get("intent_ranking") for m in loaded.process(probe)]
     assert before == after
     assert loaded.temperature == pytest.approx(classifier.temperature)
+
+
+def test_one_message_path_gives_the_matrix_paths_probabilities(trained):
+    classifier, *_ = trained
+    rng = np.random.default_rng(3)
+    probes = [_message(label, rng, with_label=False) for label in LABELS for _ in range(5)]
+    # a row with a column repeated (COO keeps duplicates until they are summed) and a row with no features
+    repeated = Message(data={TEXT: "repeated"})
+    repeated.add_features(Features(sp.coo_matrix(([1.0, 2.0, 1.0], ([0, 0, 0], [4, 1, 4])), shape=(1, 12)),
+                                   FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    empty = Message(data={TEXT: "empty"})
+    empty.add_features(Features(sp.coo_matrix((1, 12)), FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    probes += [repeated, empty]
+    matrix = classifier._probabilities(classifier._weighted(classifier._raw_features(probes)))
+    one_by_one = np.vstack([classifier._message_probabilities(message) for message in probes])
+    np.testing.assert_allclose(one_by_one, matrix, rtol=1e-12, atol=1e-15)
+    # and the two process paths rank alike
+    with_support = LinearIntentClassifier({**classifier.config, "support": True}, None, None,
+                                          labels=classifier.labels, idf=classifier.idf, coef=classifier.coef,
+                                          intercept=classifier.intercept, temperature=classifier.temperature)
+    without = LinearIntentClassifier({**classifier.config, "support": False}, None, None,
+                                     labels=classifier.labels, idf=classifier.idf, coef=classifier.coef,
+                                     intercept=classifier.intercept, temperature=classifier.temperature)
+    for message in probes:
+        assert [r["name"] for r in without.process([message])[0].get("intent_ranking")] == \
+            [r["name"] for r in with_support.process([message])[0].get("intent_ranking")]
