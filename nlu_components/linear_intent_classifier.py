@@ -28,6 +28,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_RANKING_KEY,
     INTENT_RESPONSE_KEY,
@@ -269,13 +270,20 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         A customer's message has a handful of words among thousands of columns: building, weighting and
         normalising scipy matrices for it cost several times the arithmetic (a tenth of Rasa's CPU per
         message under load, py-spy). Same sums as the matrix path, so the same probabilities."""
-        _, sentence = message.get_sparse_features(TEXT)
-        if sentence is None:
+        # the featurizers' sentence rows side by side, as `message.get_sparse_features` joins them, without
+        # its deep copies and sparse stacking (and without its sequence features, which are not used here)
+        parts, offset = [], 0
+        for feature in message.features:
+            if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and feature.is_sparse():
+                row = feature.features.tocoo()
+                parts.append((row.col + offset, row.data))
+                offset += row.shape[1]
+        if not parts:
             raise ValueError(
                 "LinearIntentClassifier needs sparse features: put a CountVectorsFeaturizer before it in config.yml."
             )
-        row = sentence.features.tocoo()
-        columns, counts = row.col, row.data.astype(np.float64)
+        columns = np.concatenate([part[0] for part in parts])
+        counts = np.concatenate([part[1] for part in parts]).astype(np.float64)
         if columns.size > 1:
             # repeated columns are summed, as the CSR conversion of the matrix path does
             columns, position = np.unique(columns, return_inverse=True)

@@ -90,7 +90,13 @@ def test_one_message_path_gives_the_matrix_paths_probabilities(trained):
                                    FEATURE_TYPE_SENTENCE, TEXT, "test"))
     empty = Message(data={TEXT: "empty"})
     empty.add_features(Features(sp.coo_matrix((1, 12)), FEATURE_TYPE_SENTENCE, TEXT, "test"))
-    probes += [repeated, empty]
+    # two featurizers' rows (as words and character n-grams give), joined side by side
+    two = Message(data={TEXT: "two featurizers"})
+    two.add_features(Features(sp.coo_matrix(([2.0, 1.0], ([0, 0], [0, 6])), shape=(1, 7)),
+                              FEATURE_TYPE_SENTENCE, TEXT, "words"))
+    two.add_features(Features(sp.coo_matrix(([1.0, 3.0], ([0, 0], [1, 4])), shape=(1, 5)),
+                              FEATURE_TYPE_SENTENCE, TEXT, "chars"))
+    probes += [repeated, empty, two]
     matrix = classifier._probabilities(classifier._weighted(classifier._raw_features(probes)))
     one_by_one = np.vstack([classifier._message_probabilities(message) for message in probes])
     np.testing.assert_allclose(one_by_one, matrix, rtol=1e-12, atol=1e-15)
