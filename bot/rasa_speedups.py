@@ -27,6 +27,9 @@ Rasa decides, answers or stores.
    copy changes nothing), and the states are formatted only when that debug line is written.
 6. DIET's intent prediction runs as a TensorFlow function call for a network of three small layers; for
    the shop's configuration it is computed with numpy from the same weights (bot/rasa_diet_inference.py).
+7. The count-vector featurizers run scikit-learn's `transform` twice a message each (the tokens, the
+   sentence), which checks its parameters and builds its analyzer on every call; here the same matrices
+   are counted from the fitted vocabulary directly (bot/rasa_count_vectors.py).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_diet_inference
+from bot import rasa_count_vectors, rasa_diet_inference
 from core import fast_json
 
 # 1. the action-response check
@@ -225,3 +228,4 @@ def install() -> None:
     rule_policy_module.copy = _LogArgumentCopies
     RulePolicy.format_tracker_states = staticmethod(format_states_when_logged)
     rasa_diet_inference.install()
+    rasa_count_vectors.install()

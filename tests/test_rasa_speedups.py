@@ -17,6 +17,8 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
@@ -40,6 +42,8 @@ def launcher(monkeypatch):
     monkeypatch.setattr(processor_module, "copy", processor_module.copy)
     monkeypatch.setattr(rule_policy_module, "copy", rule_policy_module.copy)
     monkeypatch.setattr(RulePolicy, "format_tracker_states", staticmethod(RulePolicy.format_tracker_states))
+    monkeypatch.setattr(DIETClassifier, "_predict", DIETClassifier._predict)
+    monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", CountVectorsFeaturizer._create_features)
     monkeypatch.setattr(rasa_speedups, "_validators", {})
     monkeypatch.setattr(rasa_speedups, "_event_classes", {})
     rasa_speedups.install()
