@@ -30,6 +30,10 @@ Rasa decides, answers or stores.
 7. The count-vector featurizers run scikit-learn's `transform` twice a message each (the tokens, the
    sentence), which checks its parameters and builds its analyzer on every call; here the same matrices
    are counted from the fitted vocabulary directly (bot/rasa_count_vectors.py).
+8. The rule policy replays the whole conversation into states twice a prediction (for its text pass and
+   its intent pass) and tests every rule against them, twice a turn; here a conversation's earlier states
+   are kept and only new events replayed, both passes share them, and rules are looked up by what their
+   last state needs (bot/rasa_rule_states.py).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_count_vectors, rasa_diet_inference
+from bot import rasa_count_vectors, rasa_diet_inference, rasa_rule_states
 from core import fast_json
 
 # 1. the action-response check
@@ -229,3 +233,4 @@ def install() -> None:
     RulePolicy.format_tracker_states = staticmethod(format_states_when_logged)
     rasa_diet_inference.install()
     rasa_count_vectors.install()
+    rasa_rule_states.install()

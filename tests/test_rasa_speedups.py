@@ -44,6 +44,8 @@ def launcher(monkeypatch):
     monkeypatch.setattr(RulePolicy, "format_tracker_states", staticmethod(RulePolicy.format_tracker_states))
     monkeypatch.setattr(DIETClassifier, "_predict", DIETClassifier._predict)
     monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", CountVectorsFeaturizer._create_features)
+    monkeypatch.setattr(RulePolicy, "_prediction_states", RulePolicy._prediction_states)
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     monkeypatch.setattr(rasa_speedups, "_validators", {})
     monkeypatch.setattr(rasa_speedups, "_event_classes", {})
     rasa_speedups.install()
