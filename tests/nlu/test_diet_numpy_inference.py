@@ -11,22 +11,16 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pytest
-import yaml
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.constants import DIAGNOSTIC_DATA
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.common import override_defaults
 
 from bot import rasa_diet_inference
-from nlu_components.shop_tokenizer import ShopJiebaTokenizer
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.nlu.shop_pipeline import TokenizedExamples, component_settings
 
 EXAMPLES = {
     "greet": ["你好", "您好在吗", "在吗", "哈喽", "有人吗"],
@@ -44,30 +38,19 @@ PROBES = [text for texts in EXAMPLES.values() for text in texts] + [
 
 def _diet_settings() -> Dict[str, Any]:
     """config.yml's DIET settings (on this little data one batch per epoch: seconds to train)."""
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    [settings] = [dict(c) for c in pipeline if c["name"] == "DIETClassifier"]
-    settings.pop("name")
+    [settings] = component_settings("DIETClassifier")
     return settings
 
 
-class Pipeline:
+class Pipeline(TokenizedExamples):
     """The shop tokenizer and the `words` featurizer, trained on EXAMPLES, and DIETs trained on them."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.storage = LocalModelStorage(tmp_path)
-        self.context = ExecutionContext(GraphSchema({}), "test")
-        self.tokenizer = ShopJiebaTokenizer.create(
-            {**ShopJiebaTokenizer.get_default_config(), "dictionary_path": str(ROOT / "jieba_dict")},
-            self.storage, Resource("tokenizer"), self.context,
-        )
+        super().__init__(tmp_path, EXAMPLES)
         self.featurizer = CountVectorsFeaturizer.create(
             {**CountVectorsFeaturizer.get_default_config(), "alias": "words"},
             self.storage, Resource("words"), self.context,
         )
-        self.data = TrainingData([
-            Message({TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts
-        ])
-        self.tokenizer.process_training_data(self.data)
         self.featurizer.train(self.data)
         self.featurizer.process_training_data(self.data)
 

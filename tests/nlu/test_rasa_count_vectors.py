@@ -13,22 +13,16 @@ from typing import Any, Dict, List
 
 import pytest
 import scipy.sparse
-import yaml
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import INTENT, RESPONSE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer
 
 from bot import rasa_count_vectors
-from nlu_components.shop_tokenizer import ShopJiebaTokenizer
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.nlu.shop_pipeline import TokenizedExamples, component_settings
 
 EXAMPLES = {
     "greet": ["你好", "您好在吗", "在吗", "哈喽", "有人吗", "hello", "hi 在吗"],
@@ -52,26 +46,16 @@ PROBES = [text for texts in EXAMPLES.values() for text in texts] + [
 
 def _featurizer_settings() -> List[Dict[str, Any]]:
     """config.yml's CountVectorsFeaturizer settings, in pipeline order."""
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    settings = [{k: v for k, v in c.items() if k != "name"} for c in pipeline if c["name"] == "CountVectorsFeaturizer"]
+    settings = component_settings("CountVectorsFeaturizer")
     assert [s.get("alias") for s in settings] == ["words", "char_ngrams"]
     return settings
 
 
-class Pipeline:
+class Pipeline(TokenizedExamples):
     """The shop tokenizer and CountVectorsFeaturizers trained on EXAMPLES."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.storage = LocalModelStorage(tmp_path)
-        self.context = ExecutionContext(GraphSchema({}), "test")
-        self.tokenizer = ShopJiebaTokenizer.create(
-            {**ShopJiebaTokenizer.get_default_config(), "dictionary_path": str(ROOT / "jieba_dict")},
-            self.storage, Resource("tokenizer"), self.context,
-        )
-        self.data = TrainingData([
-            Message({TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts
-        ])
-        self.tokenizer.process_training_data(self.data)
+        super().__init__(tmp_path, EXAMPLES)
 
     def train(self, name: str, **settings: Any) -> CountVectorsFeaturizer:
         config = {**CountVectorsFeaturizer.get_default_config(), **settings}
