@@ -34,6 +34,9 @@ Rasa decides, answers or stores.
    its intent pass) and tests every rule against them, twice a turn; here a conversation's earlier states
    are kept and only new events replayed, both passes share them, and rules are looked up by what their
    last state needs (bot/rasa_rule_states.py).
+9. Rasa asks on every message whether the domain is empty, which it answers by building an empty domain and
+   comparing both written out as dictionaries; a loaded domain does not change, so here the answer is
+   worked out once per domain.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
@@ -220,6 +224,18 @@ def format_states_when_logged(states: List[Dict]) -> str:
     return _original_format_tracker_states(states)
 
 
+# 9. the domain's emptiness
+_original_is_empty = Domain.is_empty
+
+
+def is_empty_once(self: Domain) -> bool:
+    """Domain.is_empty, worked out once per domain object."""
+    known = self.__dict__.get("_shop_is_empty")
+    if known is None:
+        known = self.__dict__["_shop_is_empty"] = _original_is_empty(self)
+    return known
+
+
 def install() -> None:
     """Installs every item above in this process (Rasa imports `jsonschema.validate` at call time)."""
     jsonschema.validate = validate_with_cached_validator
@@ -233,4 +249,5 @@ def install() -> None:
     RulePolicy.format_tracker_states = staticmethod(format_states_when_logged)
     rasa_diet_inference.install()
     rasa_count_vectors.install()
+    Domain.is_empty = is_empty_once
     rasa_rule_states.install()

@@ -9,7 +9,10 @@ each message, counts the stored events again before each save, and writes throug
   tracker changed in memory without being saved (a turn that failed half way), reads the database again;
 - a save appends only the events this process has not stored yet, in one INSERT, without counting first;
 - on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
-  one waits for PostgreSQL;
+  one waits for PostgreSQL; each is one round trip: the check is one SELECT and a save one INSERT that returns
+  the new rows' ids, each its own transaction (autocommit), and no connection is pinged before use: a statement
+  that finds its connection dropped (PostgreSQL restarted) is tried once more on a new one, a save after
+  counting again what is stored, so nothing is written twice;
 - the kept trackers are bounded: the `cache_size` most recently used, each for at most `cache_idle_seconds`
   after its last use (`rasa.tracker_cache_size`, `rasa.tracker_cache_idle_minutes`); a forgotten one is read
   back from the database on the conversation's next message.
@@ -30,7 +33,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -39,6 +42,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # conversations whose tracker stays in memory; an evicted one is read from the database on its next message
 DEFAULT_CACHE_SIZE = 5000
@@ -102,8 +106,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            # a connection is checked before use, so a database restart costs no failed turn
-            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+            # every statement is a transaction of its own: BEGIN and COMMIT would be two more round trips each,
+            # and a SELECT or one INSERT need no more. No ping before each use either (one more round trip):
+            # a dropped connection is noticed by the statement and tried again (_again_on_lost_connection)
+            self.engine = sa.create_engine(self.engine.url, isolation_level="AUTOCOMMIT",
                                            **create_engine_kwargs(self.engine.url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         table = self.SQLEvent.__table__
@@ -114,6 +120,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         except sa.exc.DBAPIError:
             logger.info("the events index was made by another Rasa process")
         self._insert = table.insert()
+        # PostgreSQL returns the new rows' ids with the insert, so the newest id needs no second query
+        self._returning = self.engine.dialect.name == "postgresql"
         self._newest = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sa.bindparam("s"))
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._kept_lock = threading.Lock()
@@ -132,14 +140,25 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return function(*args)
         return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
 
+    def _again_on_lost_connection(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args, again=False)`; when its connection turned out dropped (the database restarted since it
+        was last used: SQLAlchemy then discards every pooled connection), once more with `again=True` on a new one."""
+        try:
+            return function(*args, again=False)
+        except sa.exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            logger.info("the tracker store's database connection was dropped; trying again on a new one")
+            return function(*args, again=True)
+
     def _newest_id(self, connection: Any, sender_id: str) -> int:
         return int(connection.execute(self._newest, {"s": sender_id}).scalar() or 0)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's latest session: the kept tracker when nothing changed it elsewhere."""
-        return await self._run(self._retrieve_now, sender_id)
+        return await self._run(self._again_on_lost_connection, self._retrieve_now, sender_id)
 
-    def _retrieve_now(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    def _retrieve_now(self, sender_id: str, again: bool = False) -> Optional[DialogueStateTracker]:
         kept = self._kept.get(sender_id)
         if kept is not None and len(kept.tracker.events) == kept.stored_events:
             with self.engine.connect() as connection:
@@ -166,11 +185,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stores the events of `tracker` that are not stored yet."""
         await self.stream_events(tracker)
-        await self._run(self._save_now, tracker)
+        await self._run(self._again_on_lost_connection, self._save_now, tracker)
 
-    def _save_now(self, tracker: DialogueStateTracker) -> None:
+    def _save_now(self, tracker: DialogueStateTracker, again: bool = False) -> None:
         sender_id = tracker.sender_id
         kept = self._kept.get(sender_id)
+        if again:
+            # the first attempt's insert may have reached the database before the connection dropped
+            kept = None
         with self.engine.begin() as connection:
             if kept is not None and kept.tracker is tracker:
                 stored = kept.stored_events
@@ -179,7 +201,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 with self.session_scope() as session:
                     stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             events = list(itertools.islice(tracker.events, stored, None))
-            if events:
+            if events and self._returning:
+                rows = [event_row(sender_id, event) for event in events]
+                last_id = max(connection.execute(self._insert.values(rows).returning(self._insert.table.c.id))
+                              .scalars())
+            elif events:
                 connection.execute(self._insert, [event_row(sender_id, event) for event in events])
                 last_id = self._newest_id(connection, sender_id)
             else:

@@ -60,3 +60,49 @@ def test_a_lock_nobody_holds_is_not_created_by_a_cleanup(stores):
     stores[0].cleanup(conversation, 3)
     stores[0].update_lock(conversation)
     assert stores[0].get_lock(conversation) is None
+
+
+def counted_commands(store) -> list:
+    """The names of the Redis commands the store sends from now on."""
+    sent = []
+    original = store.red.execute_command
+
+    def counting(*args, **options):
+        sent.append(str(args[0]).upper())
+        return original(*args, **options)
+
+    store.red.execute_command = counting
+    return sent
+
+
+async def test_a_message_that_finds_no_lock_costs_two_redis_calls_and_leaves_none(stores):
+    store = stores[0]
+    conversation = f"lock-test-{uuid.uuid4().hex}"
+    sent = counted_commands(store)
+    async with store.lock(conversation, 60, 0.01) as lock:
+        assert lock.now_serving == 0 and not lock.is_locked(0)
+        assert redis.Redis.from_url(REDIS).get(store.key_prefix + conversation) is not None, "held while handled"
+    assert sent == ["EVALSHA", "EVALSHA"], sent
+    assert store.get_lock(conversation) is None, "the lock is gone once nobody waits"
+
+
+async def test_messages_of_one_conversation_through_several_processes_are_handled_one_at_a_time_in_order(stores):
+    import asyncio
+
+    conversation = f"lock-test-{uuid.uuid4().hex}"
+    holding, order, overlaps = [], [], []
+
+    async def message(number: int) -> None:
+        await asyncio.sleep(0.002 * number)  # they arrive in this order, each while earlier ones are handled
+        async with stores[number % len(stores)].lock(conversation, 60, 0.005):
+            if holding:
+                overlaps.append(number)
+            holding.append(number)
+            await asyncio.sleep(0.01)
+            order.append(number)
+            holding.remove(number)
+
+    await asyncio.gather(*(message(n) for n in range(24)))
+    assert not overlaps, f"handled while another held the lock: {overlaps}"
+    assert order == list(range(24)), "handled in the order they arrived"
+    assert stores[0].get_lock(conversation) is None

@@ -19,6 +19,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
@@ -46,6 +47,7 @@ def launcher(monkeypatch):
     monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", CountVectorsFeaturizer._create_features)
     monkeypatch.setattr(RulePolicy, "_prediction_states", RulePolicy._prediction_states)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)
     monkeypatch.setattr(rasa_speedups, "_validators", {})
     monkeypatch.setattr(rasa_speedups, "_event_classes", {})
     rasa_speedups.install()
@@ -221,3 +223,17 @@ def test_a_graph_runs_in_order_without_dask_with_dask_s_results(launcher, tmp_pa
     assert runner.run({"start": 1}, ["d"]) == expected == {"d": 7}
     assert runner.run({"start": 2}, ["c", "b"]) == rasa_speedups._original_dask_run(runner, {"start": 2}, ["c", "b"])
     assert list(runner._orders) == [("d",), ("c", "b")]
+
+
+def test_whether_a_domain_is_empty_is_answered_as_rasa_does_and_worked_out_once(launcher, monkeypatch):
+    from core.settings import PROJECT_ROOT
+
+    shop, empty = Domain.load(str(PROJECT_ROOT / "domain.yml")), Domain.empty()
+    built = []
+    original_empty = Domain.empty
+    monkeypatch.setattr(Domain, "empty", classmethod(lambda cls: (built.append(1), original_empty.__func__(cls))[1]))
+    assert [shop.is_empty(), empty.is_empty()] == [False, True]
+    assert [rasa_speedups._original_is_empty(d) for d in (shop, empty)] == [False, True]
+    built.clear()
+    assert [shop.is_empty() for _ in range(5)] == [False] * 5
+    assert built == [], "no empty domain built to answer again"

@@ -207,3 +207,89 @@ def test_the_cache_settings_reach_the_store_through_the_endpoints_file(tmp_path)
     entry.pop("type")
     store = CachedSQLTrackerStore(host=entry.pop("url", None), domain=DOMAIN, event_broker=None, **entry)
     assert store.cache_size == 7 and store.cache_idle_seconds == 120
+
+
+def statements_of(store) -> list:
+    """The first word of every statement the store's engine sends to the database from now on."""
+    sent = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2].split()[0].upper()))
+    return sent
+
+
+async def test_on_postgresql_a_turn_costs_one_statement_to_read_and_one_to_save():
+    with postgres_schema() as url:
+        store = open_store(url)
+        tracker = await store.get_or_create_tracker("rt1")
+        turn(tracker, "退款多久到账", 1)
+        await store.save(tracker)
+        sent = statements_of(store)
+        tracker = await store.retrieve("rt1")
+        turn(tracker, "怎么开发票", 2)
+        await store.save(tracker)
+        # no ping and no second query for the newest id ...
+        assert sent == ["SELECT", "INSERT"], sent
+        # ... and no BEGIN or COMMIT: the driver's connection commits each statement itself
+        with store.engine.connect() as connection:
+            assert connection.connection.dbapi_connection.autocommit is True
+        assert await open_store(url).retrieve("rt1") is not None and event_rows(store, "rt1") == 11
+        store.engine.dispose()
+
+
+def drop_idle_connections(url: str) -> int:
+    """What a PostgreSQL restart does to the connections a pool holds: ends every idle one of the database."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as admin:
+        ended = len(admin.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'")).all())
+    engine.dispose()
+    return ended
+
+
+async def test_after_postgresql_drops_the_connections_the_next_turn_works_and_nothing_is_stored_twice(caplog):
+    with postgres_schema() as url:
+        store = open_store(url)
+        tracker = await store.get_or_create_tracker("rt2")
+        turn(tracker, "退款多久到账", 1)
+        await store.save(tracker)
+        store.engine.dispose()
+        assert await store.retrieve("rt2") is tracker  # the pool now holds one connection
+        caplog.set_level("INFO", logger="bot.rasa_tracker_store")
+        assert drop_idle_connections(url) >= 1
+        read = await store.retrieve("rt2")
+        assert read is tracker, "the check ran again on a new connection"
+        turn(read, "怎么开发票", 2)
+        assert drop_idle_connections(url) >= 1
+        await store.save(read)
+        assert caplog.text.count("connection was dropped") == 2, "both the check and the save met a dropped one"
+        fresh = open_store(url)
+        assert event_rows(fresh, "rt2") == 11, "each event stored once"
+        read_back = await fresh.retrieve("rt2")
+        assert read_back.get_slot("failure_count") == 2 and len(read_back.events) == 11
+        store.engine.dispose()
+        fresh.engine.dispose()
+
+
+async def test_a_save_whose_connection_drops_after_the_insert_is_not_stored_twice():
+    import psycopg2
+
+    with postgres_schema() as url:
+        store = open_store(url)
+        tracker = await store.get_or_create_tracker("rt3")
+        turn(tracker, "退款多久到账", 1)
+        await store.save(tracker)
+        dropped = []
+
+        def drop_after_the_insert(conn, cursor, statement, *args):
+            # the insert is committed (autocommit), then the answer never arrives: the client cannot know
+            if statement.startswith("INSERT") and not dropped:
+                dropped.append(statement)
+                raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+        sa.event.listen(store.engine, "after_cursor_execute", drop_after_the_insert)
+        turn(tracker, "怎么开发票", 2)
+        await store.save(tracker)
+        assert dropped, "the insert met the dropped connection"
+        assert event_rows(store, "rt3") == 11, "the second attempt counted what the first had stored"
+        assert await store.retrieve("rt3") is tracker
+        store.engine.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from aiohttp import web
 
@@ -117,6 +117,12 @@ class AddressLimits:
     def address_of(self, request: web.BaseRequest) -> str:
         """The client address of `request` (see client_address)."""
         return client_address(request, self.trusted)
+
+    def checks(self, kind: str, address: Optional[str]) -> List[Tuple[Limiter, str]]:
+        """The (limiter, key) that counts `address` doing one more `kind`, for rate_limit.take_in_turn; none for no
+        address (the gateway's own work) or a kind without a limiter."""
+        limiter = self.limiters.get(kind)
+        return [] if address is None or limiter is None else [(limiter, address)]
 
     async def wait(self, kind: str, address: Optional[str]) -> int:
         """0 when `address` may do one more `kind` (a token is taken), else the seconds to wait. No address

@@ -23,7 +23,7 @@ from bot.gateway.customer_notices import HANDOFF_PAYLOAD, LEAVE_MESSAGE_PAYLOAD,
 from bot.gateway.hub import ConversationHub
 from bot.gateway.identity import CustomerIdentities, with_customer
 from bot.gateway.protocol import CustomerMessage, Hello, ProtocolError, text_for_bot
-from bot.gateway.rate_limit import Limiter
+from bot.gateway.rate_limit import Limiter, take_in_turn
 from bot.gateway.store import ANSWERED, HANDED_OVER, HANDING_OVER, TO_AGENT, Message
 from core.reading import faq_key_of_payload
 from handoff.errors import HandoffRefused
@@ -122,10 +122,10 @@ class ChatService:
     async def receive(self, session_id: str, message: CustomerMessage, address: Optional[str] = None) -> Message:
         """Stores a customer message (once per client id) and asks the bot to answer it; counted against the
         conversation's limit and the client `address`'s."""
-        allowed, wait = await self.limiter.check(session_id)
-        if allowed:
-            wait = await self.address_limits.wait("messages", address)
-        if not allowed or wait:
+        # the conversation's bucket, then the address's, in one call to Redis when both live there
+        refused, wait = await take_in_turn([(self.limiter, session_id), *self.address_limits.checks("messages", address)])
+        if refused is not None:
+            wait = max(1, wait)
             # a message re-sent after a dropped connection is acknowledged, never refused
             existing = await self.hub.find_customer_message(session_id, message.client_id)
             if existing:

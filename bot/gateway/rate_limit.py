@@ -3,7 +3,8 @@
 `RateLimiter` keeps the buckets in this process (one gateway) and forgets the ones that are full again, so
 memory follows the keys active in the last minutes, not every key ever seen. `RedisRateLimiter` keeps them in
 Redis, where one script takes a token atomically with Redis's own clock, so every gateway replica counts the same
-bucket; a bucket expires once it would be full again.
+bucket; a bucket expires once it would be full again. `take_in_turn` asks several buckets (a customer message: its
+conversation's, then its address's) in one call to Redis when they all live there.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Protocol, Tuple
+from typing import Any, Callable, Dict, Optional, Protocol, Sequence, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -85,23 +86,28 @@ class RateLimiter:
             del self._buckets[key]
 
 
-# KEYS[1] the bucket; ARGV burst, tokens a second. Returns {allowed 0/1, tokens left as text}.
-_TAKE_TOKEN = """
-local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+# KEYS: the buckets, in turn; ARGV: each one's burst and tokens a second. A token is taken from each bucket in
+# turn until one has none; returns {the 1-based number of that bucket (0: none refused), its tokens as text}.
+_TAKE_TOKENS = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local kept = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = tonumber(kept[1]) or burst
-local updated = tonumber(kept[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+for i, key in ipairs(KEYS) do
+  local burst, rate = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local kept = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens = tonumber(kept[1]) or burst
+  local updated = tonumber(kept[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+  local allowed = tokens >= 1
+  if allowed then
+    tokens = tokens - 1
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'updated', tostring(now))
+  redis.call('EXPIRE', key, math.ceil((burst - tokens) / rate) + 1)
+  if not allowed then
+    return {i, tostring(tokens)}
+  end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil((burst - tokens) / rate) + 1)
-return {allowed, tostring(tokens)}
+return {0, ''}
 """
 
 
@@ -112,14 +118,33 @@ class RedisRateLimiter:
         self.rate = _checked(burst, per_minute)
         self.burst = burst
         self.prefix = prefix
-        self._take = redis.register_script(_TAKE_TOKEN)
+        self.redis = redis
+        self._take = redis.register_script(_TAKE_TOKENS)
 
     async def check(self, key: str) -> Tuple[bool, int]:
+        refused, wait = await take_in_turn([(self, key)])
+        return refused is None, wait
+
+
+async def take_in_turn(checks: Sequence[Tuple[Limiter, str]]) -> Tuple[Optional[int], int]:
+    """Takes a token from each (limiter, key) in turn until one refuses, as calling their `check` one after another
+    would; (the index of the one that refused, None if none did; seconds it asks to wait). Buckets that all live in
+    one Redis are asked in one call."""
+    shared = [limiter for limiter, _ in checks if isinstance(limiter, RedisRateLimiter)]
+    if checks and len(shared) == len(checks) and all(limiter.redis is shared[0].redis for limiter in shared):
         try:
-            allowed, tokens = await self._take(keys=[self.prefix + key], args=[self.burst, self.rate])
+            refused, tokens = await shared[0]._take(
+                keys=[limiter.prefix + key for limiter, key in checks],
+                args=[value for limiter, _ in checks for value in (limiter.burst, limiter.rate)])
         except Exception:  # noqa: BLE001 - Redis restarting: customers are not refused for it
-            logger.warning("rate limit of %s not checked: Redis is unavailable", key)
-            return True, 0
-        if int(allowed):
-            return True, 0
-        return False, _wait(float(tokens), self.rate)
+            logger.warning("rate limits of %s not checked: Redis is unavailable", ", ".join(k for _, k in checks))
+            return None, 0
+        if not int(refused):
+            return None, 0
+        index = int(refused) - 1
+        return index, _wait(float(tokens), checks[index][0].rate)
+    for index, (limiter, key) in enumerate(checks):
+        allowed, wait = await limiter.check(key)
+        if not allowed:
+            return index, wait
+    return None, 0
