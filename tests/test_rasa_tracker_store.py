@@ -216,12 +216,18 @@ def statements_of(store) -> list:
     return sent
 
 
+async def one_turn_saved(url: str, sender: str):
+    """A new store on `url` and a conversation `sender` with one turn saved in it."""
+    store = open_store(url)
+    tracker = await store.get_or_create_tracker(sender)
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    return store, tracker
+
+
 async def test_on_postgresql_a_turn_costs_one_statement_to_read_and_one_to_save():
     with postgres_schema() as url:
-        store = open_store(url)
-        tracker = await store.get_or_create_tracker("rt1")
-        turn(tracker, "退款多久到账", 1)
-        await store.save(tracker)
+        store, tracker = await one_turn_saved(url, "rt1")
         sent = statements_of(store)
         tracker = await store.retrieve("rt1")
         turn(tracker, "怎么开发票", 2)
@@ -248,10 +254,7 @@ def drop_idle_connections(url: str) -> int:
 
 async def test_after_postgresql_drops_the_connections_the_next_turn_works_and_nothing_is_stored_twice(caplog):
     with postgres_schema() as url:
-        store = open_store(url)
-        tracker = await store.get_or_create_tracker("rt2")
-        turn(tracker, "退款多久到账", 1)
-        await store.save(tracker)
+        store, tracker = await one_turn_saved(url, "rt2")
         store.engine.dispose()
         assert await store.retrieve("rt2") is tracker  # the pool now holds one connection
         caplog.set_level("INFO", logger="bot.rasa_tracker_store")
@@ -274,10 +277,7 @@ async def test_a_save_whose_connection_drops_after_the_insert_is_not_stored_twic
     import psycopg2
 
     with postgres_schema() as url:
-        store = open_store(url)
-        tracker = await store.get_or_create_tracker("rt3")
-        turn(tracker, "退款多久到账", 1)
-        await store.save(tracker)
+        store, tracker = await one_turn_saved(url, "rt3")
         dropped = []
 
         def drop_after_the_insert(conn, cursor, statement, *args):
