@@ -12,6 +12,7 @@ from typing import Iterator
 
 import pytest
 
+from core.db import create_database_engine, upgrade_schema
 from evaluation.live_stack import RunningStack, rasa_env, running_stack
 from evaluation.postgres_schema import fresh_schema
 
@@ -35,6 +36,20 @@ def postgres_schema() -> Iterator[str]:
     if not base:
         pytest.skip("TEST_POSTGRES_URL is not set (make test sets it to the local PostgreSQL)")
     with fresh_schema(base) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, migrated database URL of each kind: SQLite, and this machine's PostgreSQL (TEST_POSTGRES_URL, which
+    `.ci/run` and the Makefile set) in a schema of its own, dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+        upgrade_schema(create_database_engine(url))
+        yield url
+        return
+    with postgres_schema() as url:
+        upgrade_schema(create_database_engine(url))
         yield url
 
 

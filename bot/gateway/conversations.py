@@ -123,7 +123,8 @@ class ChatService:
         """Stores a customer message (once per client id) and asks the bot to answer it; counted against the
         conversation's limit and the client `address`'s."""
         # the conversation's bucket, then the address's, in one call to Redis when both live there
-        refused, wait = await take_in_turn([(self.limiter, session_id), *self.address_limits.checks("messages", address)])
+        limits = [(self.limiter, session_id), *self.address_limits.checks("messages", address)]
+        refused, wait = await take_in_turn(limits)
         if refused is not None:
             wait = max(1, wait)
             # a message re-sent after a dropped connection is acknowledged, never refused
@@ -133,11 +134,9 @@ class ChatService:
             raise ProtocolError("rate_limited", message.client_id, seconds=wait)
         shop_metadata = await self._metadata(session_id, message)
         payload = await self._offered(session_id, message.payload)
-        # stored, and where it goes read, in one transaction
+        # stored, and where it goes read, at once
         stored, duplicate, ticket = await self.hub.post_customer_message(
-            session_id, message.text, message.client_id, payload,
-            lambda connection: self.handoff.open_ticket_in(connection, session_id),
-        )
+            session_id, message.text, message.client_id, payload, self.handoff.open_ticket_read(session_id))
         if not duplicate:
             await self._route(session_id, stored, shop_metadata, ticket is not None)
         return stored

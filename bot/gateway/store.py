@@ -11,6 +11,10 @@ stored (`answered`), it goes to the conversation's agent (`to_agent`) or a ticke
 has a lease (`handling_until`) that whoever handles it renews; a message whose lease ran out (its gateway died,
 or the bot could not answer it yet) is claimed by the next gateway that looks (`claim_unhandled`), so a stored
 message is always handled, and answered once: the bot's answer is stored only while the message is pending.
+
+A turn writes twice: the customer's message with the read that decides its route (an open ticket?), and the bot's
+replies with the finish of the message they answer. On PostgreSQL each is one statement (a data-modifying WITH, in
+autocommit: atomic, one round trip); on SQLite each is a transaction, which costs no round trips there.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, Iterator, List, Optional, Tuple, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -36,8 +41,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    cast,
+    exists,
     func,
+    literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy import text as sql_text
@@ -45,7 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.gateway import resume_tokens
-from core.db import metadata, write_transaction
+from core.db import RowRead, metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 # a customer message's handling: the first two are unfinished, the others final
@@ -57,6 +66,8 @@ UNHANDLED = (PENDING, HANDING_OVER)
 _UNHANDLED_SQL = "handling IN ('pending', 'handing_over')"
 # conversations whose last seq is kept in memory (a few dozen bytes each)
 SEQ_CACHE_SIZE = 10000
+# locks the writers of a conversation take turns under (conversations share one by their hash)
+NUMBERING_STRIPES = 64
 T = TypeVar("T")
 
 
@@ -109,6 +120,20 @@ _FINISH_WITH_READING = (
     .values(reading=bindparam("reading", type_=JSON), handling=bindparam("handling"),
             handoff=bindparam("handoff", type_=JSON), handling_until=bindparam("until"))
 )
+# on PostgreSQL, the finish and the replies in one statement: the replies are inserted only if the finish found its
+# message unfinished (the statement's row count says which)
+_FINISHED = _FINISH_WITH_READING.returning(messages.c.id).cte("finished")
+
+
+def _replies_if_finished(rows: List[Dict[str, Any]]) -> Any:
+    columns = [messages.c[name] for name in rows[0]]
+    # each value cast to its column's type: PostgreSQL reads a SELECT's parameters as text otherwise
+    selects = [select(*[cast(literal(row[column.name], column.type), column.type) for column in columns])
+               .where(exists(select(_FINISHED.c.id))) for row in rows]
+    source = selects[0] if len(selects) == 1 else union_all(*selects)
+    return messages.insert().from_select(columns, source).add_cte(_FINISHED)
+
+
 _SET_HANDLING = (
     messages.update()
     .where(messages.c.id == bindparam("message_id"), messages.c.handling.in_(UNHANDLED))
@@ -201,12 +226,22 @@ class ConversationStore:
         `lease_seconds`: how long a pending message stays with whoever holds it without a renewal."""
         self.engine = engine
         self.lease = timedelta(seconds=lease_seconds)
+        # PostgreSQL stores a turn's message with what decides its route, or the bot's replies with the finish of
+        # the message they answer, in one statement each (its own transaction: autocommit): one round trip
+        # instead of BEGIN, two statements and COMMIT. SQLite keeps the transaction, which costs no round trips
+        self._one_statement = engine.dialect.name == "postgresql"
         # each recent conversation's last stored seq, so a message is numbered without reading the
         # maximum first. Another writer (a second gateway) may have numbered meanwhile: then the unique
         # seq refuses the insert, the entry is dropped and the retry reads the maximum
         self._last_seq: OrderedDict[str, int] = OrderedDict()
         # on PostgreSQL several database threads share the cache: moving and evicting must not interleave
         self._seq_lock = threading.Lock()
+        # this process's writers of one conversation take turns (a lock per stripe of conversations), so its
+        # threads do not race each other for the next seq: only another gateway's write can make a seq taken
+        self._numbering = [threading.Lock() for _ in range(NUMBERING_STRIPES)]
+
+    def _numbering_lock(self, conversation_id: str) -> threading.Lock:
+        return self._numbering[hash(conversation_id) % NUMBERING_STRIPES]
 
     def _remember_seq(self, conversation_id: str, seq: int) -> None:
         with self._seq_lock:
@@ -305,17 +340,24 @@ class ConversationStore:
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
         extra: Optional[Dict[str, Any]] = None,
-        read: Optional[Callable[[Connection], T]] = None,
+        read: Optional[RowRead[T]] = None,
     ) -> Tuple[Message, bool, Optional[T]]:
-        """`append`, plus `read(connection)` in the same transaction (what decides where the message goes,
-        read as of its storing); (message, duplicate, what `read` returned)."""
+        """`append`, plus `read` made with it (what decides where the message goes, read as of its storing): on
+        PostgreSQL in the same statement, elsewhere in the same transaction; (message, duplicate, what `read`
+        gave)."""
         for _attempt in range(5):
             try:
-                with write_transaction(self.engine) as connection:
-                    stored = self._insert(connection, conversation_id, [(sender, text, extra)], client_id, payload)
-                    found = read(connection) if read else None
-                self._remember_seq(conversation_id, stored[-1].seq)
-                return stored[0], False, found
+                with self._numbering_lock(conversation_id):
+                    with self._turn(self._one_statement) as connection:
+                        rows = self._rows(connection, conversation_id, [(sender, text, extra)], client_id, payload)
+                        if read is not None and self._one_statement:
+                            found = read.result(connection.execute(
+                                read.query.add_cte(_INSERT_MESSAGE.values(rows).cte("stored")), read.params).first())
+                        else:
+                            connection.execute(_INSERT_MESSAGE, rows)
+                            found = read.run(connection) if read is not None else None
+                    self._remember_seq(conversation_id, rows[-1]["seq"])
+                return Message(**rows[0]), False, found
             except IntegrityError:
                 # this client id is stored already (a re-sent message), or another writer took this
                 # seq first: the unique constraints decide, so the common case needs no read beforehand
@@ -341,22 +383,33 @@ class ConversationStore:
         another gateway that took it over, so this answer would be the second."""
         for _attempt in range(5):
             try:
-                with write_transaction(self.engine) as connection:
-                    if answered_id:
-                        finished = connection.execute(_FINISH_WITH_READING, {
-                            "answered_id": answered_id, "reading": reading, "handoff": handoff,
-                            "handling": HANDING_OVER if handoff else ANSWERED,
-                            "until": _now() + self.lease if handoff else None,
-                        }).rowcount
-                        if not finished:
+                with self._numbering_lock(conversation_id):
+                    with self._turn(self._one_statement) as connection:
+                        rows = self._rows(connection, conversation_id, [("bot", t, e) for t, e in replies])
+                        if not self._finished_with(connection, answered_id, rows, reading, handoff):
                             return None
-                    stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
-                if stored:
-                    self._remember_seq(conversation_id, stored[-1].seq)
-                return stored
+                    if rows:
+                        self._remember_seq(conversation_id, rows[-1]["seq"])
+                return [Message(**row) for row in rows]
             except IntegrityError:
                 self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
+
+    def _finished_with(self, connection: Connection, answered_id: Optional[str], rows: List[Dict[str, Any]],
+                       reading: Optional[Dict[str, Any]], handoff: Optional[Dict[str, Any]]) -> bool:
+        """Finishes the answered message (if any) and inserts the reply rows, both or neither; False when the
+        message was finished already (nothing is stored then)."""
+        finish = {
+            "answered_id": answered_id, "reading": reading, "handoff": handoff,
+            "handling": HANDING_OVER if handoff else ANSWERED, "until": _now() + self.lease if handoff else None,
+        }
+        if answered_id and rows and self._one_statement:
+            return bool(connection.execute(_replies_if_finished(rows), finish).rowcount)
+        if answered_id and not connection.execute(_FINISH_WITH_READING, finish).rowcount:
+            return False
+        if rows:
+            connection.execute(_INSERT_MESSAGE, rows)
+        return True
 
     def finish(self, message_id: str, handling: str) -> bool:
         """Marks an unfinished customer message answered, to_agent or handed_over; False if it was finished."""
@@ -419,15 +472,25 @@ class ConversationStore:
                 claimed.append(message)
         return claimed
 
-    def _insert(
+    @contextmanager
+    def _turn(self, connection_only: bool) -> Iterator[Connection]:
+        """A write transaction, or (`connection_only`: each statement its own transaction) an autocommit connection."""
+        if not connection_only:
+            with write_transaction(self.engine) as connection:
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    def _rows(
         self,
         connection: Any,
         conversation_id: str,
         items: List[Tuple[str, str, Optional[Dict[str, Any]]]],
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
-    ) -> List[Message]:
-        """Inserts (sender, text, extra) items with consecutive seqs after the conversation's last."""
+    ) -> List[Dict[str, Any]]:
+        """The rows of (sender, text, extra) items with consecutive seqs after the conversation's last."""
         if not items:
             return []
         last = self._last_seq.get(conversation_id)
@@ -448,8 +511,7 @@ class ConversationStore:
                 handling=PENDING if customer else None, handling_until=now + self.lease if customer else None,
                 attempts=0, handoff=None,
             ))
-        connection.execute(_INSERT_MESSAGE, rows)
-        return [Message(**row) for row in rows]
+        return rows
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:
         """The customer message with this client id, if it is stored."""

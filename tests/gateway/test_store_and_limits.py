@@ -16,12 +16,12 @@ from tests.another_writer import writing_meanwhile
 
 
 @pytest.fixture
-def hub(tmp_path):
-    engine = create_database_engine(f"sqlite:///{tmp_path / 'c.db'}")
-    upgrade_schema(engine)
+def hub(database_url):
+    engine = create_database_engine(database_url)
     hub = ConversationHub(ConversationStore(engine))
     yield hub
     hub.close()
+    engine.dispose()
 
 
 async def test_concurrent_posts_get_consecutive_seqs_and_a_repeated_client_id_is_stored_once(hub):
@@ -54,11 +54,10 @@ async def test_the_bots_turn_stores_its_reading_and_replies_together_and_clients
     assert frames[2]["buttons"][0]["payload"] == "/handoff"
 
 
-def test_two_stores_writing_one_conversation_number_its_messages_without_gaps_or_repeats(tmp_path):
+def test_two_stores_writing_one_conversation_number_its_messages_without_gaps_or_repeats(database_url):
     # two gateways on one database: each remembers the last seq it wrote, the other one's writes make
     # that stale, and the unique seq sends it back to read the maximum
-    url = f"sqlite:///{tmp_path / 'two.db'}"
-    upgrade_schema(create_database_engine(url))
+    url = database_url
     first, second = ConversationStore(create_database_engine(url)), ConversationStore(create_database_engine(url))
     conversation = first.create_conversation({})
     for n in range(6):
@@ -132,4 +131,34 @@ def test_new_metadata_waits_for_another_writer_instead_of_failing(tmp_path):
         merged = store.update_metadata(conversation, {"product_id": "earbuds-pro"})
     assert merged == {"page_url": "https://shop.example.com/p/1", "product_id": "earbuds-pro"}
     assert time.monotonic() - began >= 0.3, "it waited for the other writer"
+    engine.dispose()
+
+
+def test_a_turn_is_one_statement_to_store_the_message_and_one_to_store_the_answer_on_postgresql(database_url):
+    import sqlalchemy as sa
+
+    from handoff.queue import TicketQueue
+
+    engine = create_database_engine(database_url)
+    store = ConversationStore(engine)
+    conversation = store.create_conversation({})
+    store.append(conversation, "customer", "你好", client_id="warm")  # the conversation's last seq is known now
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2].split()[0].upper()))
+    asked, duplicate, ticket = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
+                                                     TicketQueue.open_ticket_read(conversation))
+    assert not duplicate and ticket is None
+    replies = store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
+    assert [m.seq for m in replies] == [3, 4]
+    expected = ["WITH", "WITH"] if engine.dialect.name == "postgresql" else ["INSERT", "SELECT", "UPDATE", "INSERT"]
+    assert sent == expected, sent
+    # a second answer to the same message stores nothing; a re-sent message is the stored one
+    assert store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("又一个回答", {})]) is None
+    again, duplicate, _ = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
+                                                TicketQueue.open_ticket_read(conversation))
+    assert duplicate and again.id == asked.id
+    history = store.history(conversation)
+    assert [(m.seq, m.text) for m in history] == [
+        (1, "你好"), (2, "退款多久到账"), (3, "原路退回"), (4, "还有问题吗？")]
+    assert history[1].reading == {"intent": "faq"} and history[1].handling == "answered"
     engine.dispose()
