@@ -11,10 +11,6 @@ stored (`answered`), it goes to the conversation's agent (`to_agent`) or a ticke
 has a lease (`handling_until`) that whoever handles it renews; a message whose lease ran out (its gateway died,
 or the bot could not answer it yet) is claimed by the next gateway that looks (`claim_unhandled`), so a stored
 message is always handled, and answered once: the bot's answer is stored only while the message is pending.
-
-A turn writes twice: the customer's message with the read that decides its route (an open ticket?), and the bot's
-replies with the finish of the message they answer. On PostgreSQL each is one statement (a data-modifying WITH, in
-autocommit: atomic, one round trip); on SQLite each is a transaction, which costs no round trips there.
 """
 
 from __future__ import annotations
@@ -23,10 +19,9 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -41,12 +36,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    cast,
-    exists,
     func,
-    literal,
     select,
-    union_all,
     update,
 )
 from sqlalchemy import text as sql_text
@@ -120,20 +111,6 @@ _FINISH_WITH_READING = (
     .values(reading=bindparam("reading", type_=JSON), handling=bindparam("handling"),
             handoff=bindparam("handoff", type_=JSON), handling_until=bindparam("until"))
 )
-# on PostgreSQL, the finish and the replies in one statement: the replies are inserted only if the finish found its
-# message unfinished (the statement's row count says which)
-_FINISHED = _FINISH_WITH_READING.returning(messages.c.id).cte("finished")
-
-
-def _replies_if_finished(rows: List[Dict[str, Any]]) -> Any:
-    columns = [messages.c[name] for name in rows[0]]
-    # each value cast to its column's type: PostgreSQL reads a SELECT's parameters as text otherwise
-    selects = [select(*[cast(literal(row[column.name], column.type), column.type) for column in columns])
-               .where(exists(select(_FINISHED.c.id))) for row in rows]
-    source = selects[0] if len(selects) == 1 else union_all(*selects)
-    return messages.insert().from_select(columns, source).add_cte(_FINISHED)
-
-
 _SET_HANDLING = (
     messages.update()
     .where(messages.c.id == bindparam("message_id"), messages.c.handling.in_(UNHANDLED))
@@ -226,10 +203,6 @@ class ConversationStore:
         `lease_seconds`: how long a pending message stays with whoever holds it without a renewal."""
         self.engine = engine
         self.lease = timedelta(seconds=lease_seconds)
-        # PostgreSQL stores a turn's message with what decides its route, or the bot's replies with the finish of
-        # the message they answer, in one statement each (its own transaction: autocommit): one round trip
-        # instead of BEGIN, two statements and COMMIT. SQLite keeps the transaction, which costs no round trips
-        self._one_statement = engine.dialect.name == "postgresql"
         # each recent conversation's last stored seq, so a message is numbered without reading the
         # maximum first. Another writer (a second gateway) may have numbered meanwhile: then the unique
         # seq refuses the insert, the entry is dropped and the retry reads the maximum
@@ -342,20 +315,15 @@ class ConversationStore:
         extra: Optional[Dict[str, Any]] = None,
         read: Optional[RowRead[T]] = None,
     ) -> Tuple[Message, bool, Optional[T]]:
-        """`append`, plus `read` made with it (what decides where the message goes, read as of its storing): on
-        PostgreSQL in the same statement, elsewhere in the same transaction; (message, duplicate, what `read`
-        gave)."""
+        """`append`, plus `read` in the same transaction (what decides where the message goes, read as of its
+        storing); (message, duplicate, what `read` gave)."""
         for _attempt in range(5):
             try:
                 with self._numbering_lock(conversation_id):
-                    with self._turn(self._one_statement) as connection:
+                    with write_transaction(self.engine) as connection:
                         rows = self._rows(connection, conversation_id, [(sender, text, extra)], client_id, payload)
-                        if read is not None and self._one_statement:
-                            found = read.result(connection.execute(
-                                read.query.add_cte(_INSERT_MESSAGE.values(rows).cte("stored")), read.params).first())
-                        else:
-                            connection.execute(_INSERT_MESSAGE, rows)
-                            found = read.run(connection) if read is not None else None
+                        connection.execute(_INSERT_MESSAGE, rows)
+                        found = read.run(connection) if read is not None else None
                     self._remember_seq(conversation_id, rows[-1]["seq"])
                 return Message(**rows[0]), False, found
             except IntegrityError:
@@ -384,7 +352,7 @@ class ConversationStore:
         for _attempt in range(5):
             try:
                 with self._numbering_lock(conversation_id):
-                    with self._turn(self._one_statement) as connection:
+                    with write_transaction(self.engine) as connection:
                         rows = self._rows(connection, conversation_id, [("bot", t, e) for t, e in replies])
                         if not self._finished_with(connection, answered_id, rows, reading, handoff):
                             return None
@@ -403,8 +371,6 @@ class ConversationStore:
             "answered_id": answered_id, "reading": reading, "handoff": handoff,
             "handling": HANDING_OVER if handoff else ANSWERED, "until": _now() + self.lease if handoff else None,
         }
-        if answered_id and rows and self._one_statement:
-            return bool(connection.execute(_replies_if_finished(rows), finish).rowcount)
         if answered_id and not connection.execute(_FINISH_WITH_READING, finish).rowcount:
             return False
         if rows:
@@ -471,16 +437,6 @@ class ConversationStore:
                 message.attempts += 1
                 claimed.append(message)
         return claimed
-
-    @contextmanager
-    def _turn(self, connection_only: bool) -> Iterator[Connection]:
-        """A write transaction, or (`connection_only`: each statement its own transaction) an autocommit connection."""
-        if not connection_only:
-            with write_transaction(self.engine) as connection:
-                yield connection
-            return
-        with self.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def _rows(
         self,
