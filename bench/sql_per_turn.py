@@ -177,7 +177,8 @@ def store_cpu_per_turn(database_url: str, turns: int = 2000) -> float:
     def turn(number: int) -> None:
         conversation = conversations[number % len(conversations)]
         message, _, _ = store.append_and_read(
-            conversation, "customer", "退款多久到账", f"m{number}", None, None, queue.open_ticket_read(conversation))
+            conversation, "customer", "退款多久到账", f"m{number}", None, None,
+            lambda connection: queue.open_ticket_for(conversation, connection=connection))
         store.append_bot_turn(conversation, message.id, {"intent": "faq", "confidence": 0.9},
                               [("退款原路返回", {"buttons": []})])
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Generic, Iterator, Optional, TypeVar
+from typing import Any, Iterator, Optional
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
-from sqlalchemy.sql import Select
 
 from core.settings import PROJECT_ROOT, project_path, settings
 
@@ -78,24 +76,6 @@ def create_database_engine(url: str) -> Engine:
     # hide_parameters: a database error's message would otherwise carry the statement's values (a customer's
     # text) into the log line that reports it
     return create_engine(url, pool_pre_ping=False, pool_size=10, max_overflow=20, future=True, hide_parameters=True)
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RowRead(Generic[T]):
-    """A read of at most one row that another statement can carry: on PostgreSQL the statement storing a customer
-    message runs it as its main query (bot/gateway/store.py), elsewhere it runs after it in one transaction."""
-
-    query: Select
-    params: Dict[str, Any]
-    # what the row (None: no row) means
-    result: Callable[[Optional[Row]], T]
-
-    def run(self, connection: Connection) -> T:
-        """Runs the read on its own in `connection`."""
-        return self.result(connection.execute(self.query, self.params).first())
 
 
 _begin_immediately = threading.local()

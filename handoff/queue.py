@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.db import RowRead, using
+from core.db import using
 from handoff.schema import (
     ABANDONED,
     ASSIGNED,
@@ -177,12 +177,8 @@ class TicketQueue:
     def open_ticket_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's waiting or assigned live ticket, if any."""
         with using(self.engine, connection) as connection:
-            return self.open_ticket_read(conversation_id).run(connection)
-
-    @staticmethod
-    def open_ticket_read(conversation_id: str) -> RowRead[Optional[Ticket]]:
-        """`open_ticket_for` as a read another statement can carry."""
-        return RowRead(_OPEN_TICKET_OF, {"conversation_id": conversation_id}, lambda row: _ticket(row) if row else None)
+            row = connection.execute(_OPEN_TICKET_OF, {"conversation_id": conversation_id}).first()
+        return _ticket(row) if row else None
 
     def latest_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's most recent ticket, whatever its state."""

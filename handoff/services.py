@@ -20,7 +20,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from sqlalchemy.engine import Connection, Engine
 
-from core.db import RowRead, using
+from core.db import using
 from handoff.accounts import Agent, AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.contact import normalise_mobile
@@ -135,10 +135,10 @@ class HandoffService:
         return next((place for place in places if place.ticket.id == ticket.id), None)
 
     # -- queries --------------------------------------------------------------------------------
-    def open_ticket_read(self, conversation_id: str) -> RowRead[Optional[Ticket]]:
-        """The conversation's waiting or assigned ticket, as a read the gateway makes with the statement (or in
-        the transaction) that stores the customer's message."""
-        return self.queue.open_ticket_read(conversation_id)
+    def open_ticket_in(self, connection: Connection, conversation_id: str) -> Optional[Ticket]:
+        """The conversation's waiting or assigned ticket, read inside the caller's unit of work (blocking;
+        in the SQL thread): the gateway reads it in the transaction that stores the customer's message."""
+        return self.queue.open_ticket_for(conversation_id, connection=connection)
 
     async def open_ticket(self, conversation_id: str) -> Optional[Ticket]:
         """The conversation's waiting or assigned ticket, if any."""

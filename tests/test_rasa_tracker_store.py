@@ -225,15 +225,15 @@ async def one_turn_saved(url: str, sender: str):
     return store, tracker
 
 
-async def test_on_postgresql_a_turn_costs_one_statement_to_read_and_one_to_save():
+async def test_on_postgresql_a_turn_is_three_statements_without_ping_begin_or_commit():
     with postgres_schema() as url:
         store, tracker = await one_turn_saved(url, "rt1")
         sent = statements_of(store)
         tracker = await store.retrieve("rt1")
         turn(tracker, "怎么开发票", 2)
         await store.save(tracker)
-        # no ping and no second query for the newest id ...
-        assert sent == ["SELECT", "INSERT"], sent
+        # no ping: the check, the insert and the newest id ...
+        assert sent == ["SELECT", "INSERT", "SELECT"], sent
         # ... and no BEGIN or COMMIT: the driver's connection commits each statement itself
         with store.engine.connect() as connection:
             assert connection.connection.dbapi_connection.autocommit is True

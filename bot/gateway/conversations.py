@@ -134,9 +134,11 @@ class ChatService:
             raise ProtocolError("rate_limited", message.client_id, seconds=wait)
         shop_metadata = await self._metadata(session_id, message)
         payload = await self._offered(session_id, message.payload)
-        # stored, and where it goes read, at once
+        # stored, and where it goes read, in one transaction
         stored, duplicate, ticket = await self.hub.post_customer_message(
-            session_id, message.text, message.client_id, payload, self.handoff.open_ticket_read(session_id))
+            session_id, message.text, message.client_id, payload,
+            lambda connection: self.handoff.open_ticket_in(connection, session_id),
+        )
         if not duplicate:
             await self._route(session_id, stored, shop_metadata, ticket is not None)
         return stored

@@ -21,7 +21,6 @@ from bot.gateway.fan_out import FanOut, LocalFanOut, Subscriber
 from bot.gateway.live_state import LiveState, LiveStates
 from bot.gateway.resume_tokens import is_well_formed, token_hash
 from bot.gateway.store import ConversationStore, Message
-from core.db import RowRead
 
 T = TypeVar("T")
 
@@ -267,10 +266,10 @@ class ConversationHub:
         text: str,
         client_id: str,
         payload: Optional[str],
-        read: RowRead[T],
+        read: Callable[[Any], T],
     ) -> Tuple[Message, bool, Optional[T]]:
-        """Stores a customer message and makes `read` with it (store.append_and_read; one trip to the database
-        thread), then pushes the echo; (message, duplicate, what `read` gave)."""
+        """Stores a customer message and runs `read(connection)` in the same transaction (one trip to the
+        database thread), then pushes the echo; (message, duplicate, what `read` returned)."""
         message, duplicate, found = await self.run_turn(
             self.store.append_and_read, conversation_id, "customer", text, client_id, payload, None, read
         )

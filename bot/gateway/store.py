@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.gateway import resume_tokens
-from core.db import RowRead, metadata, write_transaction
+from core.db import metadata, write_transaction
 
 SENDERS = ("customer", "bot", "agent", "system")
 # a customer message's handling: the first two are unfinished, the others final
@@ -313,19 +313,18 @@ class ConversationStore:
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
         extra: Optional[Dict[str, Any]] = None,
-        read: Optional[RowRead[T]] = None,
+        read: Optional[Callable[[Connection], T]] = None,
     ) -> Tuple[Message, bool, Optional[T]]:
-        """`append`, plus `read` in the same transaction (what decides where the message goes, read as of its
-        storing); (message, duplicate, what `read` gave)."""
+        """`append`, plus `read(connection)` in the same transaction (what decides where the message goes,
+        read as of its storing); (message, duplicate, what `read` returned)."""
         for _attempt in range(5):
             try:
                 with self._numbering_lock(conversation_id):
                     with write_transaction(self.engine) as connection:
-                        rows = self._rows(connection, conversation_id, [(sender, text, extra)], client_id, payload)
-                        connection.execute(_INSERT_MESSAGE, rows)
-                        found = read.run(connection) if read is not None else None
-                    self._remember_seq(conversation_id, rows[-1]["seq"])
-                return Message(**rows[0]), False, found
+                        stored = self._insert(connection, conversation_id, [(sender, text, extra)], client_id, payload)
+                        found = read(connection) if read else None
+                    self._remember_seq(conversation_id, stored[-1].seq)
+                return stored[0], False, found
             except IntegrityError:
                 # this client id is stored already (a re-sent message), or another writer took this
                 # seq first: the unique constraints decide, so the common case needs no read beforehand
@@ -353,29 +352,21 @@ class ConversationStore:
             try:
                 with self._numbering_lock(conversation_id):
                     with write_transaction(self.engine) as connection:
-                        rows = self._rows(connection, conversation_id, [("bot", t, e) for t, e in replies])
-                        if not self._finished_with(connection, answered_id, rows, reading, handoff):
-                            return None
-                    if rows:
-                        self._remember_seq(conversation_id, rows[-1]["seq"])
-                return [Message(**row) for row in rows]
+                        if answered_id:
+                            finished = connection.execute(_FINISH_WITH_READING, {
+                                "answered_id": answered_id, "reading": reading, "handoff": handoff,
+                                "handling": HANDING_OVER if handoff else ANSWERED,
+                                "until": _now() + self.lease if handoff else None,
+                            }).rowcount
+                            if not finished:
+                                return None
+                        stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
+                    if stored:
+                        self._remember_seq(conversation_id, stored[-1].seq)
+                return stored
             except IntegrityError:
                 self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
-
-    def _finished_with(self, connection: Connection, answered_id: Optional[str], rows: List[Dict[str, Any]],
-                       reading: Optional[Dict[str, Any]], handoff: Optional[Dict[str, Any]]) -> bool:
-        """Finishes the answered message (if any) and inserts the reply rows, both or neither; False when the
-        message was finished already (nothing is stored then)."""
-        finish = {
-            "answered_id": answered_id, "reading": reading, "handoff": handoff,
-            "handling": HANDING_OVER if handoff else ANSWERED, "until": _now() + self.lease if handoff else None,
-        }
-        if answered_id and not connection.execute(_FINISH_WITH_READING, finish).rowcount:
-            return False
-        if rows:
-            connection.execute(_INSERT_MESSAGE, rows)
-        return True
 
     def finish(self, message_id: str, handling: str) -> bool:
         """Marks an unfinished customer message answered, to_agent or handed_over; False if it was finished."""
@@ -438,15 +429,15 @@ class ConversationStore:
                 claimed.append(message)
         return claimed
 
-    def _rows(
+    def _insert(
         self,
         connection: Any,
         conversation_id: str,
         items: List[Tuple[str, str, Optional[Dict[str, Any]]]],
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
-    ) -> List[Dict[str, Any]]:
-        """The rows of (sender, text, extra) items with consecutive seqs after the conversation's last."""
+    ) -> List[Message]:
+        """Inserts (sender, text, extra) items with consecutive seqs after the conversation's last."""
         if not items:
             return []
         last = self._last_seq.get(conversation_id)
@@ -467,7 +458,8 @@ class ConversationStore:
                 handling=PENDING if customer else None, handling_until=now + self.lease if customer else None,
                 attempts=0, handoff=None,
             ))
-        return rows
+        connection.execute(_INSERT_MESSAGE, rows)
+        return [Message(**row) for row in rows]
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:
         """The customer message with this client id, if it is stored."""

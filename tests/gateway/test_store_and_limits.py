@@ -141,15 +141,20 @@ def test_a_turn_stores_the_message_with_its_route_read_and_the_answer_once(datab
     store = ConversationStore(engine)
     conversation = store.create_conversation({})
     store.append(conversation, "customer", "你好", client_id="warm")
+    queue = TicketQueue(engine)
+
+    def open_ticket(connection):
+        return queue.open_ticket_for(conversation, connection=connection)
+
     asked, duplicate, ticket = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                                     TicketQueue.open_ticket_read(conversation))
+                                                     open_ticket)
     assert not duplicate and ticket is None
     replies = store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
     assert [m.seq for m in replies] == [3, 4]
     # a second answer to the same message stores nothing; a re-sent message is the stored one
     assert store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("又一个回答", {})]) is None
     again, duplicate, _ = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                                TicketQueue.open_ticket_read(conversation))
+                                                open_ticket)
     assert duplicate and again.id == asked.id
     history = store.history(conversation)
     assert [(m.seq, m.text) for m in history] == [
