@@ -37,6 +37,16 @@ Rasa decides, answers or stores.
 9. Rasa asks on every message whether the domain is empty, which it answers by building an empty domain and
    comparing both written out as dictionaries; a loaded domain does not change, so here the answer is
    worked out once per domain.
+10. Rasa's response schema says each event is "one of" 23 event kinds, each kind told apart by its `event`
+    name; a check of "one of" tries all 23 on every event (each failed try raising inside the check). Here
+    the kind named by the event is the only one tried, with the schema's common part: the same answer,
+    since no event can match a kind whose name it does not carry. What this refuses still goes through
+    jsonschema (item 1).
+11. Before running an action Rasa copies the whole tracker, by replaying every event of the conversation,
+    so that events the policy attached to its prediction can be dropped if the action is rejected. When the
+    prediction carries no events, and the action only reads the tracker (a custom action on the action
+    server, a response, listening), the copy is the tracker itself. Forms and Rasa's other default actions
+    still get their copy, since some of them change the tracker they are given.
 """
 
 from __future__ import annotations
@@ -51,13 +61,14 @@ import fastjsonschema
 import jsonschema
 import rasa.core.policies.rule_policy as rule_policy_module
 import rasa.core.processor as processor_module
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionBotResponse, ActionListen, ActionRetrieveResponse, RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
+from rasa.shared.utils.schemas.events import EVENT_SCHEMA
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_count_vectors, rasa_diet_inference, rasa_rule_states
@@ -92,7 +103,10 @@ def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: A
         checks = _validators[key] = (fastjsonschema.compile(schema), validator_class(schema))
     fast, validator = checks
     try:
-        fast(instance)
+        if key == "response":
+            check_response_by_event_kind(instance)
+        else:
+            fast(instance)
         return None
     except fastjsonschema.JsonSchemaException:
         pass
@@ -100,6 +114,28 @@ def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: A
     if error is not None:
         raise error
     return None
+
+
+# 10. one event kind tried per event
+# the checks of EVENT_SCHEMA without its "oneOf", and of each kind by the name it requires
+_EVENT_COMMON = fastjsonschema.compile({key: value for key, value in EVENT_SCHEMA.items() if key != "oneOf"})
+_EVENT_KINDS = {kind["properties"]["event"]["const"]: fastjsonschema.compile(kind) for kind in EVENT_SCHEMA["oneOf"]}
+_RESPONSE_OUTSIDE_EVENTS = fastjsonschema.compile({
+    "type": "object",
+    "properties": {"responses": _RESPONSE_SCHEMA["properties"]["responses"], "events": {"type": "array"}},
+})
+
+
+def check_response_by_event_kind(response: Any) -> None:
+    """Rasa's action-response check, trying for each event only the kind it names; raises
+    fastjsonschema.JsonSchemaException where the full schema would refuse the response."""
+    _RESPONSE_OUTSIDE_EVENTS(response)
+    for event in response.get("events") or ():
+        _EVENT_COMMON(event)
+        kind = _EVENT_KINDS.get(event["event"])
+        if kind is None:
+            raise fastjsonschema.JsonSchemaException(f"no event kind is called {event['event']!r}")
+        kind(event)
 
 
 # 2. the action server's session
@@ -236,6 +272,29 @@ def is_empty_once(self: Domain) -> bool:
     return known
 
 
+# 11. no copy of the tracker for actions that only read it
+_original_run_action = processor_module.MessageProcessor._run_action
+_READ_ONLY_ACTIONS = (ActionListen, RemoteAction, ActionBotResponse, ActionRetrieveResponse)
+
+
+async def run_action_on_tracker_when_read_only(self: Any, action: Any, tracker: Any, output_channel: Any, nlg: Any,
+                                               prediction: Any) -> bool:
+    """MessageProcessor._run_action, whose first step copies the tracker; that copy is the tracker itself
+    when the prediction brings no events and the action only reads."""
+    if prediction.events or type(action) not in _READ_ONLY_ACTIONS:
+        return await _original_run_action(self, action, tracker, output_channel, nlg, prediction)
+
+    def the_tracker_itself() -> Any:
+        del tracker.copy  # only Rasa's own first copy: later ones, if any, are real
+        return tracker
+
+    tracker.copy = the_tracker_itself
+    try:
+        return await _original_run_action(self, action, tracker, output_channel, nlg, prediction)
+    finally:
+        tracker.__dict__.pop("copy", None)
+
+
 def install() -> None:
     """Installs every item above in this process (Rasa imports `jsonschema.validate` at call time)."""
     jsonschema.validate = validate_with_cached_validator
@@ -251,3 +310,4 @@ def install() -> None:
     rasa_count_vectors.install()
     Domain.is_empty = is_empty_once
     rasa_rule_states.install()
+    processor_module.MessageProcessor._run_action = run_action_on_tracker_when_read_only

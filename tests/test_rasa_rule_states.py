@@ -13,7 +13,7 @@ import asyncio
 import gc
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 import yaml
@@ -29,53 +29,21 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_rule_states
-from bot.rasa_tracker_store import CachedSQLTrackerStore
+from tests.shop_agent import shop_agent
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "shop.tar.gz"
 RASA_PREDICT = RulePolicy._predict
 
 
-class _ActionsInProcess(EndpointConfig):
-    """The action server's actions, run in this process by rasa_sdk's executor instead of over HTTP."""
-
-    def __init__(self) -> None:
-        super().__init__("http://actions.in.process/webhook")
-        from rasa_sdk.executor import ActionExecutor
-
-        self.executor = ActionExecutor()
-        self.executor.register_package("actions")
-
-    async def request(self, method: str = "post", subpath: Any = None, content_type: Any = "application/json",
-                      compress: bool = False, **kwargs: Any) -> Any:
-        return await self.executor.run(kwargs["json"])
-
-
 @pytest.fixture(scope="module")
-def shop(request, tmp_path_factory) -> Tuple[Agent, RulePolicy]:
-    """The shop's model (models/shop.tar.gz read-only, else the one the test run trains), with the demo order
-    system in a new database and the product's tracker store on a new SQLite file."""
-    from actions import order_access, order_form, order_questions, order_self_service
-    from core.db import create_database_engine, upgrade_schema
-    from orders.demo_system import DemoOrderSystem
-
-    model = MODEL if MODEL.exists() else request.getfixturevalue("full_model")
-    work = tmp_path_factory.mktemp("rule_states")
-    engine = create_database_engine(f"sqlite:///{work / 'shop.db'}")
-    upgrade_schema(engine)
-    system = DemoOrderSystem(engine)
-    with pytest.MonkeyPatch.context() as patch:
-        for module in (order_access, order_form, order_questions, order_self_service):
-            patch.setattr(module, "order_system", lambda: system)
-        store = CachedSQLTrackerStore(None, dialect="sqlite", db=str(work / "trackers.db"))
-        agent = Agent.load(str(model), action_endpoint=_ActionsInProcess(), tracker_store=store)
+def shop(request, tmp_path_factory) -> Iterator[Tuple[Agent, RulePolicy]]:
+    """The shop's agent (tests/shop_agent.py) and its RulePolicy."""
+    with shop_agent(request, tmp_path_factory.mktemp("rule_states")) as agent:
         policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
                       if isinstance(node._component, RulePolicy))
         yield agent, policy
-    engine.dispose()
 
 
 def _rasa(function):

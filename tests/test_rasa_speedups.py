@@ -21,6 +21,7 @@ from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.utils.schemas.events import EVENT_SCHEMA
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_speedups
@@ -170,7 +171,23 @@ def _responses():
         {"events": [{"event": "bot", "text": "x", "timestamp": "yesterday"}], "responses": []},
         {"events": "slot", "responses": []},
         {"events": [{"event": "action", "name": "a", "confidence": "high"}], "responses": []},
+        {"events": None, "responses": []},
+        {"events": [], "responses": "好的"},
+        {"events": [], "responses": ["好的"]},
+        {"events": [5], "responses": []},
+        {"events": [{"event": 5}], "responses": []},
+        {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "entities"}], "responses": []},
+        {"events": [{"event": "user", "parse_data": {"response_selector": {"all_retrieval_intents": "faq"}}}]},
+        {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "order_number"}]}}]},
+        {"events": [{"event": "bot", "metadata": "x"}]},
+        "events",
     ]
+    # every kind the schema names, with what it requires
+    required = {"slot": {"name": "a", "value": None}, "entities": {"entities": []}}
+    kinds = [variant["properties"]["event"]["const"] for variant in EVENT_SCHEMA["oneOf"]]
+    valid.append({"events": [{"event": kind, **required.get(kind, {})} for kind in kinds]})
+    valid.append({"events": [{"event": "user", "parse_data": {"response_selector": {
+        "all_retrieval_intents": ["faq"], "faq": {"response": {"intent_response_key": "faq/x"}, "ranking": []}}}}]})
     return valid, invalid
 
 
@@ -190,6 +207,25 @@ def test_the_compiled_check_accepts_and_refuses_exactly_what_jsonschema_does(lau
             got = error.message
         assert got == expected, response
     assert sum(1 for response in invalid if _refused(response, schema)) == len(invalid)
+
+
+def test_rasa_s_response_is_checked_one_event_kind_at_a_time(launcher, monkeypatch):
+    schema = RemoteAction.action_response_format_spec()
+    rasa_speedups.validate_with_cached_validator(VALID, schema)
+
+    def whole_schema(_instance):
+        raise AssertionError("the whole schema's compiled check was used")
+
+    monkeypatch.setitem(rasa_speedups._validators, "response", (whole_schema, rasa_speedups._validators["response"][1]))
+    tried = []
+    kinds = dict(rasa_speedups._EVENT_KINDS)
+    monkeypatch.setattr(rasa_speedups, "_EVENT_KINDS", {
+        name: (lambda event, check=check: (tried.append(event["event"]), check(event))) for name, check in kinds.items()
+    })
+    valid, _ = _responses()
+    for response in valid:
+        rasa_speedups.validate_with_cached_validator(response, schema)
+    assert tried == [event["event"] for response in valid for event in response.get("events") or ()]
 
 
 def _refused(response, schema) -> bool:

@@ -1,0 +1,125 @@
+"""Rasa's action step without the tracker copy for actions that only read (bot/rasa_speedups.py, item 11): the shop's
+real conversations, through rasa.core.agent.Agent with the actions in this process and the product's tracker store,
+end with the same events and the same replies as with Rasa's own step, while the conversation is replayed for a copy
+only where a policy attached events to its prediction or the action may change the tracker it is given (forms and
+Rasa's default actions)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, Iterator, List
+
+import numpy
+import pytest
+from rasa.core.actions.action import action_for_name_or_text
+from rasa.core.agent import Agent
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import rasa_speedups
+from tests.shop_agent import shop_agent
+from tests.test_rasa_rule_states import CONVERSATIONS, _knowledge_base_questions, _talk
+
+RASA_RUN_ACTION = rasa_speedups._original_run_action
+READ_ONLY = rasa_speedups._READ_ONLY_ACTIONS
+# fields that differ between two runs of the same conversation whatever the code
+VOLATILE = {"timestamp", "message_id", "model_id"}
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items() if key not in VOLATILE}
+    if isinstance(value, list):
+        return [_comparable(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def shop(request, tmp_path_factory) -> Iterator[Agent]:
+    """The shop's agent (tests/shop_agent.py)."""
+    with shop_agent(request, tmp_path_factory.mktemp("run_action")) as agent:
+        yield agent
+
+
+class _CopiesByAction:
+    """Which actions Rasa's action step copied the tracker for, and whether a lent tracker was left changed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, run_action: Any) -> None:
+        self.copied: List[str] = []
+        self.ran: List[str] = []
+        # per step: the action, and whether Rasa's step must still copy (the prediction brings events, or the
+        # action may change the tracker it is given)
+        self.steps: List[tuple] = []
+        self.left_patched = 0
+        copy = DialogueStateTracker.copy
+        current: Dict[str, str] = {}
+
+        def counted_copy(tracker: DialogueStateTracker) -> DialogueStateTracker:
+            if current:
+                self.copied.append(current["action"])
+                current.clear()  # only the step's own first copy
+            return copy(tracker)
+
+        async def step(processor, action, tracker, output_channel, nlg, prediction):  # noqa: ANN001
+            self.ran.append(action.name())
+            self.steps.append((action.name(), bool(prediction.events) or type(action) not in READ_ONLY))
+            current["action"] = action.name()
+            try:
+                return await run_action(processor, action, tracker, output_channel, nlg, prediction)
+            finally:
+                current.clear()
+                self.left_patched += "copy" in vars(tracker)
+
+        monkeypatch.setattr(DialogueStateTracker, "copy", counted_copy)
+        monkeypatch.setattr(MessageProcessor, "_run_action", step)
+
+
+def _run_all(agent: Any, prefix: str) -> Dict[str, Any]:
+    # a response with several variants is picked at random (numpy's), the same way in both runs
+    numpy.random.seed(7)
+    texts_by_sender = {**CONVERSATIONS, "ten-questions": _knowledge_base_questions(10)}
+    result = {}
+    for name, texts in texts_by_sender.items():
+        tracker = asyncio.run(_talk(agent, f"{prefix}-{name}", texts))
+        result[name] = [_comparable(event.as_dict()) for event in tracker.events]
+    return result
+
+
+def test_conversations_end_as_with_rasa_s_step_and_only_forms_and_default_actions_get_a_copy(shop, monkeypatch):
+    agent = shop
+    with monkeypatch.context() as rasa_step:
+        rasa = _CopiesByAction(rasa_step, RASA_RUN_ACTION)
+        expected = _run_all(agent, "rasa")
+    kept = _CopiesByAction(monkeypatch, rasa_speedups.run_action_on_tracker_when_read_only)
+    got = _run_all(agent, "kept")
+
+    assert got == expected
+    replies = [event for events in got.values() for event in events if event.get("event") == BotUttered.type_name]
+    assert len(replies) > 40
+    # Rasa's step copies for every action; this one only where a policy's events come with the prediction, and for
+    # forms and Rasa's other default actions
+    assert rasa.copied == rasa.ran and len(rasa.ran) > 100
+    assert kept.steps == rasa.steps
+    assert kept.copied == [name for name, must_copy in kept.steps if must_copy]
+    assert {"order_problem_form", "action_restart"} <= set(kept.copied)
+    # the listening after each reply, at least, is not copied
+    assert kept.ran.count(ACTION_LISTEN_NAME) > 40 and ACTION_LISTEN_NAME not in kept.copied
+    assert len(kept.copied) < 0.6 * len(kept.ran)
+    assert kept.left_patched == 0 and rasa.left_patched == 0
+
+
+def test_a_prediction_with_events_still_copies_the_tracker(shop, monkeypatch):
+    """A policy may attach events to its prediction; the copy keeps them off the tracker if the action is rejected."""
+    agent = shop
+    kept = _CopiesByAction(monkeypatch, rasa_speedups.run_action_on_tracker_when_read_only)
+    tracker = asyncio.run(_talk(agent, "prediction-events", ["你好"]))
+    kept.copied.clear()
+    kept.ran.clear()
+    listen = action_for_name_or_text(ACTION_LISTEN_NAME, agent.domain, None)
+    prediction = PolicyPrediction([], "test", events=[SlotSet("failure_count", 1)])
+    asyncio.run(agent.processor._run_action(listen, tracker, None, agent.processor.nlg, prediction))
+    assert kept.copied == [ACTION_LISTEN_NAME]
+    assert isinstance(tracker.events[-1], ActionExecuted) and tracker.get_slot("failure_count") == 1
