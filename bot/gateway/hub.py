@@ -109,16 +109,19 @@ class ConversationHub:
 
     async def current_live(self, conversation_id: str) -> LiveState:
         """The live state a (re)connecting client is shown: the shared one when gateways share it."""
+        here = self._live.get(conversation_id)
         if self.live_states is None or conversation_id in self._unsaved:
             # read without keeping: a missing state is an idle one
-            state = self._live.get(conversation_id)
-            return LiveState(**asdict(state)) if state else LiveState()
-        return await self.live_states.get(conversation_id)
+            return LiveState(**asdict(here)) if here else LiveState()
+        shared = await self.live_states.get(conversation_id)
+        # the typing dots are not shared (see set_typing): those of a turn this gateway is answering
+        shared.typing = bool(here and here.typing)
+        return shared
 
     def _changed(self, conversation_id: str) -> None:
         if self.live_states is None:
             return
-        self._unsaved[conversation_id] = LiveState(**asdict(self.live(conversation_id)))
+        self._unsaved[conversation_id] = LiveState(**{**asdict(self.live(conversation_id)), "typing": False})
         if self._saver is None or self._saver.done():
             self._saver = asyncio.ensure_future(self._save_live())
 
@@ -294,11 +297,13 @@ class ConversationHub:
         return await self.run_blocking(self.store.claim_unhandled, limit)
 
     def set_typing(self, conversation_id: str, on: bool) -> None:
-        """Shows or hides the typing indicator in every client of the conversation."""
+        """Shows or hides the typing indicator in every client of the conversation. The dots last only while this
+        gateway waits for the bot, so they are not kept in the shared live state: writing them there twice a slow
+        turn cost the most when the bot was slowest (a busy hour). A client that connects meanwhile to another
+        gateway sees the answer without the dots."""
         state = self.live(conversation_id)
         if state.typing != on:
             state.typing = on
-            self._changed(conversation_id)
             self._fan_out(conversation_id, {"type": "typing", "on": on})
         self._forget_if_idle(conversation_id)
 

@@ -3,7 +3,8 @@ down), an open "leave a message" form, whether the "person or message?" offer wa
 
 One gateway keeps it in memory (hub.py). When gateways are replicas, `RedisLiveStates` also keeps it in
 Redis, one key per conversation, so a customer who reconnects to another gateway is shown the same notice and
-form; each key expires after a day without a change.
+form; each key expires after a day without a change. The typing dots are the exception: they last only while
+the gateway answering the turn waits for the bot, so they go to the clients live and are never written here.
 """
 
 from __future__ import annotations
