@@ -68,7 +68,9 @@ def endpoints(actions_url: str, rasa: Mapping[str, Any]) -> Dict[str, Any]:
     tracker_store["cache_size"] = int(rasa.get("tracker_cache_size", 5000))
     tracker_store["cache_idle_seconds"] = 60 * float(rasa.get("tracker_cache_idle_minutes", 30))
     content: Dict[str, Any] = {
-        "action_endpoint": {"url": actions_url},
+        # no custom action reads the domain (none is marked `send_domain` in domain.yml), so Rasa does not send
+        # it with every call to the action server
+        "action_endpoint": {"url": actions_url, "enable_selective_domain": True},
         "tracker_store": tracker_store,
     }
     lock = lock_store_endpoint(str(rasa.get("lock_store_url") or ""))

@@ -47,6 +47,11 @@ Rasa decides, answers or stores.
     prediction carries no events, and the action only reads the tracker (a custom action on the action
     server, a response, listening), the copy is the tracker itself. Forms and Rasa's other default actions
     still get their copy, since some of them change the tracker they are given.
+12. Rasa sends the action server the whole conversation on every call, and each customer message in it
+    carries the classifiers' full rankings (two lists of ten scored candidates) and its token offsets: about
+    two fifths of the body after ten messages, written by Rasa and read by the action server each time. The
+    actions read the newest message whole (`latest_message`, untouched here) and only the text, metadata and
+    names of earlier ones, so earlier messages are sent without their rankings and offsets.
 """
 
 from __future__ import annotations
@@ -295,6 +300,27 @@ async def run_action_on_tracker_when_read_only(self: Any, action: Any, tracker: 
         tracker.__dict__.pop("copy", None)
 
 
+# 12. earlier messages sent to the action server without their rankings
+_original_action_call_format = RemoteAction._action_call_format
+# what the actions never read of a customer message other than the newest
+EARLIER_MESSAGE_DETAIL = ("intent_ranking", "response_selector", "text_tokens")
+
+
+def action_call_without_earlier_rankings(self: RemoteAction, tracker: Any, domain: Any) -> Dict[str, Any]:
+    """RemoteAction._action_call_format, with the rankings and token offsets of every customer message but the
+    newest left out of the tracker's events (the events' own dictionaries are not changed)."""
+    call = _original_action_call_format(self, tracker, domain)
+    events = call["tracker"].get("events") or []
+    users = [index for index, event in enumerate(events) if event.get("event") == "user"]
+    for index in users[:-1]:
+        event = events[index]
+        parse_data = event.get("parse_data")
+        if parse_data and any(key in parse_data for key in EARLIER_MESSAGE_DETAIL):
+            events[index] = {**event, "parse_data": {key: value for key, value in parse_data.items()
+                                                     if key not in EARLIER_MESSAGE_DETAIL}}
+    return call
+
+
 def install() -> None:
     """Installs every item above in this process (Rasa imports `jsonschema.validate` at call time)."""
     jsonschema.validate = validate_with_cached_validator
@@ -311,3 +337,4 @@ def install() -> None:
     Domain.is_empty = is_empty_once
     rasa_rule_states.install()
     processor_module.MessageProcessor._run_action = run_action_on_tracker_when_read_only
+    RemoteAction._action_call_format = action_call_without_earlier_rankings

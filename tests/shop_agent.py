@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.rasa_endpoints import endpoints
 from bot.rasa_tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,14 +22,19 @@ class ActionsInProcess(EndpointConfig):
     """The action server's actions, run in this process by rasa_sdk's executor instead of over HTTP."""
 
     def __init__(self) -> None:
-        super().__init__("http://actions.in.process/webhook")
+        # configured as bot/rasa_endpoints.py configures the action server's endpoint
+        action_endpoint = endpoints("http://actions.in.process/webhook", {})["action_endpoint"]
+        super().__init__(action_endpoint.pop("url"), **action_endpoint)
         from rasa_sdk.executor import ActionExecutor
 
         self.executor = ActionExecutor()
         self.executor.register_package("actions")
+        # the action calls, as Rasa sent them
+        self.calls: List[Dict[str, Any]] = []
 
     async def request(self, method: str = "post", subpath: Any = None, content_type: Any = "application/json",
                       compress: bool = False, **kwargs: Any) -> Any:
+        self.calls.append(kwargs["json"])
         return await self.executor.run(kwargs["json"])
 
 

@@ -137,6 +137,8 @@ class RasaClient:
         self._session = aiohttp.ClientSession(
             timeout=self.timeout, connector=aiohttp.TCPConnector(limit=self.max_connections),
             json_serialize=fast_json.dumps,
+            # Rasa sets no cookies: none to file and look up on every request
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def close(self) -> None:
