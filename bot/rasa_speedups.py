@@ -105,13 +105,11 @@ def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: A
     if checks is None:
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
-        checks = _validators[key] = (fastjsonschema.compile(schema), validator_class(schema))
+        fast = ByEventKind() if key == "response" else fastjsonschema.compile(schema)
+        checks = _validators[key] = (fast, validator_class(schema))
     fast, validator = checks
     try:
-        if key == "response":
-            check_response_by_event_kind(instance)
-        else:
-            fast(instance)
+        fast(instance)
         return None
     except fastjsonschema.JsonSchemaException:
         pass
@@ -122,25 +120,26 @@ def validate_with_cached_validator(instance: Any, schema: Dict[str, Any], cls: A
 
 
 # 10. one event kind tried per event
-# the checks of EVENT_SCHEMA without its "oneOf", and of each kind by the name it requires
-_EVENT_COMMON = fastjsonschema.compile({key: value for key, value in EVENT_SCHEMA.items() if key != "oneOf"})
-_EVENT_KINDS = {kind["properties"]["event"]["const"]: fastjsonschema.compile(kind) for kind in EVENT_SCHEMA["oneOf"]}
-_RESPONSE_OUTSIDE_EVENTS = fastjsonschema.compile({
-    "type": "object",
-    "properties": {"responses": _RESPONSE_SCHEMA["properties"]["responses"], "events": {"type": "array"}},
-})
+class ByEventKind:
+    """Rasa's action-response check (item 1's compiled check for Rasa's own schema), trying for each event only
+    the kind it names; raises fastjsonschema.JsonSchemaException where the full schema would refuse."""
 
+    def __init__(self) -> None:
+        # the response without its events' "oneOf"; each event's common part; each kind by the name it requires
+        self.outside = fastjsonschema.compile({**_RESPONSE_SCHEMA, "properties": {
+            **_RESPONSE_SCHEMA["properties"], "events": {"type": "array"}}})
+        self.common = fastjsonschema.compile({key: value for key, value in EVENT_SCHEMA.items() if key != "oneOf"})
+        self.kinds = {kind["properties"]["event"]["const"]: fastjsonschema.compile(kind)
+                      for kind in EVENT_SCHEMA["oneOf"]}
 
-def check_response_by_event_kind(response: Any) -> None:
-    """Rasa's action-response check, trying for each event only the kind it names; raises
-    fastjsonschema.JsonSchemaException where the full schema would refuse the response."""
-    _RESPONSE_OUTSIDE_EVENTS(response)
-    for event in response.get("events") or ():
-        _EVENT_COMMON(event)
-        kind = _EVENT_KINDS.get(event["event"])
-        if kind is None:
-            raise fastjsonschema.JsonSchemaException(f"no event kind is called {event['event']!r}")
-        kind(event)
+    def __call__(self, response: Any) -> None:
+        self.outside(response)
+        for event in response.get("events") or ():
+            self.common(event)
+            kind = self.kinds.get(event["event"])
+            if kind is None:
+                raise fastjsonschema.JsonSchemaException(f"no event kind is called {event['event']!r}")
+            kind(event)
 
 
 # 2. the action server's session

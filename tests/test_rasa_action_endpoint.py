@@ -5,9 +5,8 @@ shop's conversations, the order form among them, end as with the whole call."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, Iterator, List
+from typing import Iterator
 
-import numpy
 import orjson
 import pytest
 from rasa.core.actions.action import RemoteAction
@@ -15,8 +14,7 @@ from rasa.core.agent import Agent
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 
 from bot import rasa_speedups
-from tests.shop_agent import shop_agent
-from tests.test_rasa_rule_states import CONVERSATIONS, _knowledge_base_questions, _talk
+from tests.shop_agent import CONVERSATIONS, ended_conversations, shop_agent, talk
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +29,7 @@ def test_no_custom_action_is_sent_the_domain_and_the_order_form_still_runs(shop)
     custom = [name for name in shop.domain.user_actions if not name.startswith("utter_")]
     assert not [name for name in custom if shop.domain.does_custom_action_explicitly_need_domain(name)]
     endpoint.calls.clear()
-    tracker = asyncio.run(_talk(shop, "no-domain", CONVERSATIONS["order-form"] + ["退款多久到账"]))
+    tracker = asyncio.run(talk(shop, "no-domain", CONVERSATIONS["order-form"] + ["退款多久到账"]))
     called = {call["next_action"] for call in endpoint.calls}
     assert {"validate_order_problem_form", "action_answer_faq"} <= called
     assert all("domain" not in call for call in endpoint.calls)
@@ -42,30 +40,15 @@ def test_no_custom_action_is_sent_the_domain_and_the_order_form_still_runs(shop)
                for event in tracker.events)
 
 
-def _comparable(value):  # noqa: ANN001, ANN202
-    if isinstance(value, dict):
-        return {key: _comparable(item) for key, item in value.items() if key not in {"timestamp", "message_id"}}
-    if isinstance(value, list):
-        return [_comparable(item) for item in value]
-    return value
-
-
-def _conversations(agent: Agent, prefix: str) -> Dict[str, List[Dict[str, Any]]]:
-    numpy.random.seed(11)  # responses with several variants: the same picks in both runs
-    texts_by_sender = {**CONVERSATIONS, "ten-questions": _knowledge_base_questions(10)}
-    ended = {name: asyncio.run(_talk(agent, f"{prefix}-{name}", texts)) for name, texts in texts_by_sender.items()}
-    return {name: [_comparable(event.as_dict()) for event in tracker.events] for name, tracker in ended.items()}
-
-
 def test_earlier_messages_go_without_their_rankings_and_the_conversations_end_the_same(shop, monkeypatch):
     endpoint = shop.action_endpoint
     monkeypatch.setattr(RemoteAction, "_action_call_format", rasa_speedups._original_action_call_format)
     endpoint.calls.clear()
-    expected = _conversations(shop, "whole")
+    expected = ended_conversations(shop, "whole")
     whole = [orjson.dumps(call) for call in endpoint.calls]
     monkeypatch.setattr(RemoteAction, "_action_call_format", rasa_speedups.action_call_without_earlier_rankings)
     endpoint.calls.clear()
-    got = _conversations(shop, "trimmed")
+    got = ended_conversations(shop, "trimmed")
     trimmed = [orjson.dumps(call) for call in endpoint.calls]
 
     assert got == expected

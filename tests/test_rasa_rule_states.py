@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-import yaml
 from rasa.core.agent import Agent
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.tracker_store import InMemoryTrackerStore
@@ -31,7 +30,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import rasa_rule_states
-from tests.shop_agent import shop_agent
+from tests.shop_agent import CONVERSATIONS, knowledge_base_questions, shop_agent, talk
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA_PREDICT = RulePolicy._predict
@@ -114,39 +113,11 @@ def compared(monkeypatch) -> _Comparison:
     return comparison
 
 
-def _knowledge_base_questions(count: int) -> List[str]:
-    """Customers' questions from the NLU data, a few of each knowledge-base entry."""
-    questions = []
-    for path in sorted((ROOT / "data" / "nlu").glob("faq_*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            lines = [line[2:].strip() for line in block.get("examples", "").splitlines() if line.startswith("- ")]
-            questions += [line for line in lines if "[" not in line][:2]
-    return questions[:: max(1, len(questions) // count)][:count]
-
-
-CONVERSATIONS: Dict[str, List[str]] = {
-    "greeting-question-thanks": ["你好", "帮我查下订单2024061812345678到哪了", "谢谢", "拜拜",
-                                 '/faq{"faq_key": "shop_hours"}', "你是机器人吗"],
-    "order-form": ["我的订单有问题", "2026120112345678", "1234", "谢谢", "/order_problem", "退款多久到账啊",
-                   "/order_problem", "算了", "/order_problem", "你好", "拜拜"],
-    "fallbacks": ["asdfgh", "都不是", "咋整", "好的", "我想问一下", "明天北京天气怎么样", "转人工",
-                  "你们这什么破服务，我要投诉！！！"],
-    "restart-session-back": ["你好", "退款一般几天能到账啊", "/restart", "你好", "/session_start",
-                             "退款一般几天能到账啊", "/back", "谢谢", "/back", "/back", "拜拜"],
-}
-
-
-async def _talk(agent: Agent, sender: str, texts: List[str]) -> DialogueStateTracker:
-    for text in texts:
-        await agent.handle_text(text, sender_id=sender)
-    return await agent.tracker_store.retrieve(sender)
-
-
 def test_every_prediction_in_real_conversations_is_rasa_s(shop, compared):
     agent, _ = shop
     actions = set()
-    for sender, texts in {**CONVERSATIONS, "thirty-questions": _knowledge_base_questions(30)}.items():
-        tracker = asyncio.run(_talk(agent, sender, texts))
+    for sender, texts in {**CONVERSATIONS, "thirty-questions": knowledge_base_questions(30)}.items():
+        tracker = asyncio.run(talk(agent, sender, texts))
         actions |= {event.action_name for event in tracker.events if isinstance(event, ActionExecuted)}
     assert compared.differences == []
     assert compared.predictions > 120
@@ -164,8 +135,8 @@ def test_a_tracker_read_anew_for_each_message_gets_rasa_s_predictions(shop, comp
     store = InMemoryTrackerStore(agent.domain)
     monkeypatch.setattr(agent, "tracker_store", store)
     monkeypatch.setattr(agent.processor, "tracker_store", store)
-    texts = CONVERSATIONS["order-form"] + _knowledge_base_questions(6)
-    asyncio.run(_talk(agent, "in-memory", texts))
+    texts = CONVERSATIONS["order-form"] + knowledge_base_questions(6)
+    asyncio.run(talk(agent, "in-memory", texts))
     assert compared.differences == []
     assert compared.predictions > 20
     # a new tracker for each message: replayed in full at its first prediction, then went on from there
