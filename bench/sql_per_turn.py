@@ -167,18 +167,17 @@ def store_cpu_per_turn(database_url: str, turns: int = 2000) -> float:
     """CPU milliseconds of a customer turn's SQL in this thread, in a quiet process: the message stored with the
     open-ticket read, then the bot's reply stored with its reading (what the gateway does per turn)."""
     from core.db import create_database_engine, upgrade_schema
-    from handoff.queue import TicketQueue
+    from handoff.queue import open_ticket_read
 
     engine = create_database_engine(database_url)
     upgrade_schema(engine)
-    store, queue = ConversationStore(engine), TicketQueue(engine)
+    store = ConversationStore(engine)
     conversations = [store.create_conversation({"page": "bench"}) for _ in range(50)]
 
     def turn(number: int) -> None:
         conversation = conversations[number % len(conversations)]
         message, _, _ = store.append_and_read(
-            conversation, "customer", "退款多久到账", f"m{number}", None, None,
-            lambda connection: queue.open_ticket_for(conversation, connection=connection))
+            conversation, "customer", "退款多久到账", f"m{number}", None, None, open_ticket_read(conversation))
         store.append_bot_turn(conversation, message.id, {"intent": "faq", "confidence": 0.9},
                               [("退款原路返回", {"buttons": []})])
 
@@ -187,6 +186,7 @@ def store_cpu_per_turn(database_url: str, turns: int = 2000) -> float:
     started = time.thread_time()
     for number in range(200, 200 + turns):
         turn(number)
+    store.close()
     engine.dispose()
     return 1000 * (time.thread_time() - started) / turns
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from core.db import using
+from core.driver_sql import Read
 from handoff.schema import (
     ABANDONED,
     ASSIGNED,
@@ -121,6 +122,11 @@ def _ticket(row: Any) -> Ticket:
     )
 
 
+def open_ticket_read(conversation_id: str) -> Read:
+    """The read of the conversation's waiting or assigned live ticket (a Ticket or None), to run beside a write."""
+    return Read(_OPEN_TICKET_OF, {"conversation_id": conversation_id}, _ticket)
+
+
 class TicketQueue:
     """SQL-backed queue shared by every gateway process and agent."""
 
@@ -177,8 +183,7 @@ class TicketQueue:
     def open_ticket_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's waiting or assigned live ticket, if any."""
         with using(self.engine, connection) as connection:
-            row = connection.execute(_OPEN_TICKET_OF, {"conversation_id": conversation_id}).first()
-        return _ticket(row) if row else None
+            return open_ticket_read(conversation_id).run(connection)
 
     def latest_for(self, conversation_id: str, *, connection: Optional[Connection] = None) -> Optional[Ticket]:
         """The conversation's most recent ticket, whatever its state."""

@@ -21,6 +21,7 @@ from typing import Any, Callable, List, Optional, Tuple
 from sqlalchemy.engine import Connection, Engine
 
 from core.db import using
+from core.driver_sql import Read
 from handoff.accounts import Agent, AgentDirectory
 from handoff.business_hours import BusinessHours
 from handoff.contact import normalise_mobile
@@ -42,7 +43,7 @@ from handoff.events import (
     TicketTransferred,
 )
 from handoff.ports import Conversations, RunBlocking, StoredMessage
-from handoff.queue import Ticket, TicketError, TicketQueue
+from handoff.queue import Ticket, TicketError, TicketQueue, open_ticket_read
 from handoff.schema import LEFT_MESSAGE, RESOLVED, WAITING
 
 logger = logging.getLogger(__name__)
@@ -135,10 +136,10 @@ class HandoffService:
         return next((place for place in places if place.ticket.id == ticket.id), None)
 
     # -- queries --------------------------------------------------------------------------------
-    def open_ticket_in(self, connection: Connection, conversation_id: str) -> Optional[Ticket]:
-        """The conversation's waiting or assigned ticket, read inside the caller's unit of work (blocking;
-        in the SQL thread): the gateway reads it in the transaction that stores the customer's message."""
-        return self.queue.open_ticket_for(conversation_id, connection=connection)
+    def open_ticket_read(self, conversation_id: str) -> Read:
+        """The read of the conversation's waiting or assigned ticket: the gateway runs it in the transaction that
+        stores the customer's message."""
+        return open_ticket_read(conversation_id)
 
     async def open_ticket(self, conversation_id: str) -> Optional[Ticket]:
         """The conversation's waiting or assigned ticket, if any."""

@@ -137,7 +137,7 @@ class ChatService:
         # stored, and where it goes read, in one transaction
         stored, duplicate, ticket = await self.hub.post_customer_message(
             session_id, message.text, message.client_id, payload,
-            lambda connection: self.handoff.open_ticket_in(connection, session_id),
+            self.handoff.open_ticket_read(session_id),
         )
         if not duplicate:
             await self._route(session_id, stored, shop_metadata, ticket is not None)

@@ -21,6 +21,7 @@ from bot.gateway.fan_out import FanOut, LocalFanOut, Subscriber
 from bot.gateway.live_state import LiveState, LiveStates
 from bot.gateway.resume_tokens import is_well_formed, token_hash
 from bot.gateway.store import ConversationStore, Message
+from core.driver_sql import Read
 
 T = TypeVar("T")
 
@@ -80,8 +81,9 @@ class ConversationHub:
         return await self.run_blocking(function, *args)
 
     def close(self) -> None:
-        """Waits for pending writes, then stops the worker thread."""
+        """Waits for pending writes, then stops the worker thread and closes the store's own connections."""
         self._executor.shutdown(wait=True)
+        self.store.close()
 
     def live(self, conversation_id: str) -> LiveState:
         """The conversation's live state as this gateway knows it (created on first use); change it through
@@ -269,10 +271,10 @@ class ConversationHub:
         text: str,
         client_id: str,
         payload: Optional[str],
-        read: Callable[[Any], T],
-    ) -> Tuple[Message, bool, Optional[T]]:
-        """Stores a customer message and runs `read(connection)` in the same transaction (one trip to the
-        database thread), then pushes the echo; (message, duplicate, what `read` returned)."""
+        read: Read,
+    ) -> Tuple[Message, bool, Optional[Any]]:
+        """Stores a customer message and runs `read` in the same transaction (one trip to the database thread),
+        then pushes the echo; (message, duplicate, what `read` found)."""
         message, duplicate, found = await self.run_turn(
             self.store.append_and_read, conversation_id, "customer", text, client_id, payload, None, read
         )

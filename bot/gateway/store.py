@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, List, Optional, Tuple
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -41,11 +41,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.gateway import resume_tokens
 from core.db import metadata, write_transaction
+from core.driver_sql import DriverConnections, Read, driver_values
 
 SENDERS = ("customer", "bot", "agent", "system")
 # a customer message's handling: the first two are unfinished, the others final
@@ -59,7 +60,6 @@ _UNHANDLED_SQL = "handling IN ('pending', 'handing_over')"
 SEQ_CACHE_SIZE = 10000
 # locks the writers of a conversation take turns under (conversations share one by their hash)
 NUMBERING_STRIPES = 64
-T = TypeVar("T")
 
 
 conversations = Table(
@@ -115,6 +115,23 @@ _SET_HANDLING = (
     messages.update()
     .where(messages.c.id == bindparam("message_id"), messages.c.handling.in_(UNHANDLED))
     .values(handling=bindparam("handling"), handling_until=bindparam("until"))
+)
+
+# the same two writes on PostgreSQL, one round trip each on the driver (core/driver_sql.py)
+_COLUMNS = ("id", "conversation_id", "seq", "sender", "client_id", "text", "payload", "extra", "created_at",
+            "handling", "handling_until", "attempts")
+# the values of a VALUES list in a SELECT are typed only by what they are cast to
+_CASTS = {"seq": "::int", "extra": "::json", "created_at": "::timestamptz", "handling_until": "::timestamptz",
+          "attempts": "::int"}
+_INSERT_SQL = f"INSERT INTO messages ({', '.join(_COLUMNS)}) "
+_FINISH_SQL = (
+    "UPDATE messages SET reading = %(reading)s::json, handling = %(handling)s, handoff = %(handoff)s::json, "
+    "handling_until = %(until)s::timestamptz WHERE id = %(answered_id)s AND handling = 'pending'"
+)
+# the replies are stored only if this statement finished the message they answer
+_FINISH_AND_INSERT_SQL = (
+    f"WITH finished AS ({_FINISH_SQL} RETURNING 1) {_INSERT_SQL}"
+    f"SELECT * FROM (VALUES {{values}}) AS replies ({', '.join(_COLUMNS)}) WHERE EXISTS (SELECT 1 FROM finished)"
 )
 
 
@@ -190,6 +207,15 @@ def _row_to_message(row: Any) -> Message:
     )
 
 
+def _driver_values(rows: List[Dict[str, Any]]) -> Tuple[str, Dict[str, Any]]:
+    # the driver takes JSON as text
+    return driver_values([{**row, "extra": _json(row["extra"])} for row in rows], _COLUMNS, "m", _CASTS)
+
+
+def _json(value: Any) -> Optional[str]:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _aware(moment: Optional[datetime]) -> Optional[datetime]:
     # SQLite gives times back without their zone; they are stored in UTC
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
@@ -212,6 +238,13 @@ class ConversationStore:
         # this process's writers of one conversation take turns (a lock per stripe of conversations), so its
         # threads do not race each other for the next seq: only another gateway's write can make a seq taken
         self._numbering = [threading.Lock() for _ in range(NUMBERING_STRIPES)]
+        # PostgreSQL: a turn's two writes go straight to the driver, one round trip each
+        self._driver = DriverConnections(engine) if engine.dialect.name == "postgresql" else None
+
+    def close(self) -> None:
+        """Closes the connections this store opened itself (the engine's pool is its owner's)."""
+        if self._driver is not None:
+            self._driver.close()
 
     def _numbering_lock(self, conversation_id: str) -> threading.Lock:
         return self._numbering[hash(conversation_id) % NUMBERING_STRIPES]
@@ -313,18 +346,28 @@ class ConversationStore:
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
         extra: Optional[Dict[str, Any]] = None,
-        read: Optional[Callable[[Connection], T]] = None,
-    ) -> Tuple[Message, bool, Optional[T]]:
-        """`append`, plus `read(connection)` in the same transaction (what decides where the message goes,
-        read as of its storing); (message, duplicate, what `read` returned)."""
+        read: Optional[Read] = None,
+    ) -> Tuple[Message, bool, Optional[Any]]:
+        """`append`, plus `read` in the same transaction (what decides where the message goes, read as of its
+        storing); (message, duplicate, what `read` found)."""
         for _attempt in range(5):
             try:
                 with self._numbering_lock(conversation_id):
-                    with write_transaction(self.engine) as connection:
-                        stored = self._insert(connection, conversation_id, [(sender, text, extra)], client_id, payload)
-                        found = read(connection) if read else None
-                    self._remember_seq(conversation_id, stored[-1].seq)
-                return stored[0], False, found
+                    rows = self._new_rows(conversation_id, [(sender, text, extra)], client_id, payload)
+                    if self._driver is not None:
+                        values, parameters = _driver_values(rows)
+                        sql = f"{_INSERT_SQL}VALUES {values}"
+                        if read is None:
+                            self._driver.execute(sql, parameters)
+                            found = None
+                        else:
+                            found = self._driver.write_and_read(sql, parameters, read)
+                    else:
+                        with write_transaction(self.engine) as connection:
+                            connection.execute(_INSERT_MESSAGE, rows)
+                            found = read.run(connection) if read else None
+                    self._remember_seq(conversation_id, rows[-1]["seq"])
+                return Message(**rows[0]), False, found
             except IntegrityError:
                 # this client id is stored already (a re-sent message), or another writer took this
                 # seq first: the unique constraints decide, so the common case needs no read beforehand
@@ -351,22 +394,40 @@ class ConversationStore:
         for _attempt in range(5):
             try:
                 with self._numbering_lock(conversation_id):
-                    with write_transaction(self.engine) as connection:
-                        if answered_id:
-                            finished = connection.execute(_FINISH_WITH_READING, {
-                                "answered_id": answered_id, "reading": reading, "handoff": handoff,
-                                "handling": HANDING_OVER if handoff else ANSWERED,
-                                "until": _now() + self.lease if handoff else None,
-                            }).rowcount
-                            if not finished:
-                                return None
-                        stored = self._insert(connection, conversation_id, [("bot", t, e) for t, e in replies])
-                    if stored:
-                        self._remember_seq(conversation_id, stored[-1].seq)
-                return stored
+                    rows = self._new_rows(conversation_id, [("bot", t, e) for t, e in replies])
+                    finish = None if not answered_id else {
+                        "answered_id": answered_id, "reading": reading, "handoff": handoff,
+                        "handling": HANDING_OVER if handoff else ANSWERED,
+                        "until": _now() + self.lease if handoff else None,
+                    }
+                    if not self._store_bot_turn(finish, rows):
+                        return None
+                    if rows:
+                        self._remember_seq(conversation_id, rows[-1]["seq"])
+                return [Message(**row) for row in rows]
             except IntegrityError:
                 self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
+
+    def _store_bot_turn(self, finish: Optional[Dict[str, Any]], rows: List[Dict[str, Any]]) -> bool:
+        """The answered message finished (when `finish` names one) and the reply rows inserted, in one
+        transaction; False, and nothing stored, when that message was finished already."""
+        if self._driver is None:
+            with write_transaction(self.engine) as connection:
+                if finish is not None and not connection.execute(_FINISH_WITH_READING, finish).rowcount:
+                    return False
+                if rows:
+                    connection.execute(_INSERT_MESSAGE, rows)
+            return True
+        values, parameters = _driver_values(rows)
+        if finish is None:
+            if rows:
+                self._driver.execute(f"{_INSERT_SQL}VALUES {values}", parameters)
+            return True
+        finish = {**finish, "reading": _json(finish["reading"]), "handoff": _json(finish["handoff"])}
+        if not rows:
+            return bool(self._driver.execute(_FINISH_SQL, finish))
+        return bool(self._driver.execute(_FINISH_AND_INSERT_SQL.format(values=values), {**parameters, **finish}))
 
     def finish(self, message_id: str, handling: str) -> bool:
         """Marks an unfinished customer message answered, to_agent or handed_over; False if it was finished."""
@@ -429,22 +490,23 @@ class ConversationStore:
                 claimed.append(message)
         return claimed
 
-    def _insert(
+    def _new_rows(
         self,
-        connection: Any,
         conversation_id: str,
         items: List[Tuple[str, str, Optional[Dict[str, Any]]]],
         client_id: Optional[str] = None,
         payload: Optional[str] = None,
-    ) -> List[Message]:
-        """Inserts (sender, text, extra) items with consecutive seqs after the conversation's last."""
+    ) -> List[Dict[str, Any]]:
+        """Rows of (sender, text, extra) items with consecutive seqs after the conversation's last (read from the
+        database when it is not kept)."""
         if not items:
             return []
         last = self._last_seq.get(conversation_id)
         if last is None:
-            last = connection.execute(
-                select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-            ).scalar() or 0
+            with self.engine.connect() as connection:
+                last = connection.execute(
+                    select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+                ).scalar() or 0
         now = _now()
         rows = []
         for offset, (sender, text, extra) in enumerate(items, start=1):
@@ -458,8 +520,7 @@ class ConversationStore:
                 handling=PENDING if customer else None, handling_until=now + self.lease if customer else None,
                 attempts=0, handoff=None,
             ))
-        connection.execute(_INSERT_MESSAGE, rows)
-        return [Message(**row) for row in rows]
+        return rows
 
     def by_client_id(self, conversation_id: str, client_id: str) -> Optional[Message]:
         """The customer message with this client id, if it is stored."""

@@ -135,29 +135,78 @@ def test_new_metadata_waits_for_another_writer_instead_of_failing(tmp_path):
 
 
 def test_a_turn_stores_the_message_with_its_route_read_and_the_answer_once(database_url):
-    from handoff.queue import TicketQueue
+    from handoff.queue import TicketQueue, open_ticket_read
 
     engine = create_database_engine(database_url)
     store = ConversationStore(engine)
     conversation = store.create_conversation({})
     store.append(conversation, "customer", "你好", client_id="warm")
-    queue = TicketQueue(engine)
-
-    def open_ticket(connection):
-        return queue.open_ticket_for(conversation, connection=connection)
 
     asked, duplicate, ticket = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                                     open_ticket)
+                                                     open_ticket_read(conversation))
     assert not duplicate and ticket is None
-    replies = store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
+    assert asked.handling == "pending" and asked.handling_until > asked.created_at
+    replies = store.append_bot_turn(conversation, asked.id, {"intent": "faq"},
+                                    [("原路退回", {"buttons": [{"title": "好的", "payload": "/affirm"}]}),
+                                     ("还有问题吗？", {})])
     assert [m.seq for m in replies] == [3, 4]
     # a second answer to the same message stores nothing; a re-sent message is the stored one
     assert store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("又一个回答", {})]) is None
     again, duplicate, _ = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                                open_ticket)
+                                                open_ticket_read(conversation))
     assert duplicate and again.id == asked.id
     history = store.history(conversation)
     assert [(m.seq, m.text) for m in history] == [
         (1, "你好"), (2, "退款多久到账"), (3, "原路退回"), (4, "还有问题吗？")]
     assert history[1].reading == {"intent": "faq"} and history[1].handling == "answered"
+    assert history[1].handling_until is None
+    assert history[2].extra == {"buttons": [{"title": "好的", "payload": "/affirm"}]}
+    assert history[2].handling is None and history[2].client_id is None
+
+    # the bot asks for a person: the message waits for its ticket, with the decision kept
+    person, _, _ = store.append_and_read(conversation, "customer", "转人工", "c2", "/human", None,
+                                         open_ticket_read(conversation))
+    said = store.append_bot_turn(conversation, person.id, {"intent": "human"}, [("正在为您转接", {})],
+                                 handoff={"reason": "request_human", "priority": 10})
+    assert [m.text for m in said] == ["正在为您转接"]
+    kept = store.by_client_id(conversation, "c2")
+    assert kept.handling == "handing_over" and kept.handoff == {"reason": "request_human", "priority": 10}
+    assert kept.payload == "/human" and kept.handling_until is not None
+    # the ticket is found by the next message's read, in its transaction
+    opened, _ = TicketQueue(engine).open(conversation, reason="request_human", detail="转人工", priority=10,
+                                        transcript=[])
+    _, _, found = store.append_and_read(conversation, "customer", "人呢", "c3", None, None,
+                                        open_ticket_read(conversation))
+    assert found is not None and found.id == opened.id and found.status == "waiting"
+    # a reading with no replies finishes the message; replies that answer no message are stored as they are
+    third = store.by_client_id(conversation, "c3")
+    assert store.append_bot_turn(conversation, third.id, {"intent": "greet"}, []) == []
+    assert store.by_client_id(conversation, "c3").handling == "answered"
+    assert store.append_bot_turn(conversation, third.id, {"intent": "greet"}, []) is None
+    assert [m.seq for m in store.append_bot_turn(conversation, None, None, [("您好", {})])] == [8]
+    assert [m.text for m in store.history(conversation, after_seq=5)] == ["正在为您转接", "人呢", "您好"]
+    store.close()
+    engine.dispose()
+
+
+def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver(database_url):
+    from sqlalchemy import event
+
+    from handoff.queue import open_ticket_read
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite keeps SQLAlchemy's path")
+    engine = create_database_engine(database_url)
+    store = ConversationStore(engine)
+    conversation = store.create_conversation({})
+    store.append(conversation, "customer", "你好", client_id="warm")  # the conversation's seq is known from now on
+    through_sqlalchemy = []
+    event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+    trips = store._driver.round_trips
+    asked, _, ticket = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
+                                             open_ticket_read(conversation))
+    store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
+    assert store._driver.round_trips - trips == 2 and through_sqlalchemy == []
+    assert [m.text for m in store.history(conversation)] == ["你好", "退款多久到账", "原路退回", "还有问题吗？"]
+    store.close()
     engine.dispose()
