@@ -20,13 +20,11 @@ import weakref
 from collections import deque, namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,6 @@ class Read:
 class _Compiled:
     sql: str
     defaults: Dict[str, Any]
-    # kept, so its id is not reused by another statement
-    statement: Select
     row_type: Optional[type] = None
 
 
@@ -70,7 +66,8 @@ class DriverConnections:
         self._lock = threading.Lock()
         # connections opened before the last dropped one are not used again (a database restart drops them all)
         self._generation = 0
-        self._compiled: Dict[int, _Compiled] = {}
+        # by statement (a statement compares by identity)
+        self._compiled: Dict[Select, _Compiled] = {}
         self._closed = False
         # how many times a statement list was sent (tests and benchmarks count a turn's round trips)
         self.round_trips = 0
@@ -174,14 +171,13 @@ class DriverConnections:
             return read.convert(compiled.row_type(*row))
 
     def _compile(self, read: Read) -> _Compiled:
-        found = self._compiled.get(id(read.statement))
+        found = self._compiled.get(read.statement)
         if found is None:
             # IN lists written out as parameters of their own, with their values as defaults (writing them out
             # needs a value for every parameter: None until the read's own are given)
             compiled = read.statement.params(**{name: None for name in read.parameters}).compile(
                 dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
-            found = self._compiled[id(read.statement)] = _Compiled(str(compiled), dict(compiled.params),
-                                                                   read.statement)
+            found = self._compiled[read.statement] = _Compiled(str(compiled), dict(compiled.params))
         return found
 
     def close(self) -> None:

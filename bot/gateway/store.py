@@ -212,6 +212,11 @@ def _driver_values(rows: List[Dict[str, Any]]) -> Tuple[str, Dict[str, Any]]:
     return driver_values([{**row, "extra": _json(row["extra"])} for row in rows], _COLUMNS, "m", _CASTS)
 
 
+def _driver_insert(rows: List[Dict[str, Any]]) -> Tuple[str, Dict[str, Any]]:
+    values, parameters = _driver_values(rows)
+    return f"{_INSERT_SQL}VALUES {values}", parameters
+
+
 def _json(value: Any) -> Optional[str]:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -354,18 +359,7 @@ class ConversationStore:
             try:
                 with self._numbering_lock(conversation_id):
                     rows = self._new_rows(conversation_id, [(sender, text, extra)], client_id, payload)
-                    if self._driver is not None:
-                        values, parameters = _driver_values(rows)
-                        sql = f"{_INSERT_SQL}VALUES {values}"
-                        if read is None:
-                            self._driver.execute(sql, parameters)
-                            found = None
-                        else:
-                            found = self._driver.write_and_read(sql, parameters, read)
-                    else:
-                        with write_transaction(self.engine) as connection:
-                            connection.execute(_INSERT_MESSAGE, rows)
-                            found = read.run(connection) if read else None
+                    found = self._store_message(rows, read)
                     self._remember_seq(conversation_id, rows[-1]["seq"])
                 return Message(**rows[0]), False, found
             except IntegrityError:
@@ -409,6 +403,18 @@ class ConversationStore:
                 self._last_seq.pop(conversation_id, None)  # another writer took these seqs first
         raise RuntimeError(f"could not store the bot's turn in conversation {conversation_id} after 5 attempts")
 
+    def _store_message(self, rows: List[Dict[str, Any]], read: Optional[Read]) -> Optional[Any]:
+        """The message rows inserted and `read` run after them, in one transaction; what `read` found."""
+        if self._driver is None:
+            with write_transaction(self.engine) as connection:
+                connection.execute(_INSERT_MESSAGE, rows)
+                return read.run(connection) if read else None
+        sql, parameters = _driver_insert(rows)
+        if read is None:
+            self._driver.execute(sql, parameters)
+            return None
+        return self._driver.write_and_read(sql, parameters, read)
+
     def _store_bot_turn(self, finish: Optional[Dict[str, Any]], rows: List[Dict[str, Any]]) -> bool:
         """The answered message finished (when `finish` names one) and the reply rows inserted, in one
         transaction; False, and nothing stored, when that message was finished already."""
@@ -419,14 +425,14 @@ class ConversationStore:
                 if rows:
                     connection.execute(_INSERT_MESSAGE, rows)
             return True
-        values, parameters = _driver_values(rows)
         if finish is None:
             if rows:
-                self._driver.execute(f"{_INSERT_SQL}VALUES {values}", parameters)
+                self._driver.execute(*_driver_insert(rows))
             return True
         finish = {**finish, "reading": _json(finish["reading"]), "handoff": _json(finish["handoff"])}
         if not rows:
             return bool(self._driver.execute(_FINISH_SQL, finish))
+        values, parameters = _driver_values(rows)
         return bool(self._driver.execute(_FINISH_AND_INSERT_SQL.format(values=values), {**parameters, **finish}))
 
     def finish(self, message_id: str, handling: str) -> bool:

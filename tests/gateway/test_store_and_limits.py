@@ -189,24 +189,25 @@ def test_a_turn_stores_the_message_with_its_route_read_and_the_answer_once(datab
     engine.dispose()
 
 
-def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver(database_url):
+def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver():
     from sqlalchemy import event
 
     from handoff.queue import open_ticket_read
+    from tests.conftest import postgres_schema
 
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite keeps SQLAlchemy's path")
-    engine = create_database_engine(database_url)
-    store = ConversationStore(engine)
-    conversation = store.create_conversation({})
-    store.append(conversation, "customer", "你好", client_id="warm")  # the conversation's seq is known from now on
-    through_sqlalchemy = []
-    event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
-    trips = store._driver.round_trips
-    asked, _, ticket = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                             open_ticket_read(conversation))
-    store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
-    assert store._driver.round_trips - trips == 2 and through_sqlalchemy == []
-    assert [m.text for m in store.history(conversation)] == ["你好", "退款多久到账", "原路退回", "还有问题吗？"]
-    store.close()
-    engine.dispose()
+    with postgres_schema() as url:
+        engine = create_database_engine(url)
+        upgrade_schema(engine)
+        store = ConversationStore(engine)
+        conversation = store.create_conversation({})
+        store.append(conversation, "customer", "你好", client_id="warm")  # the conversation's seq is known from now on
+        through_sqlalchemy = []
+        event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+        trips = store._driver.round_trips
+        asked, _, _ = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
+                                            open_ticket_read(conversation))
+        store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
+        assert store._driver.round_trips - trips == 2 and through_sqlalchemy == []
+        assert [m.text for m in store.history(conversation)] == ["你好", "退款多久到账", "原路退回", "还有问题吗？"]
+        store.close()
+        engine.dispose()
