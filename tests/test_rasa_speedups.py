@@ -1,11 +1,15 @@
 """The Rasa process's speed-ups (bot/rasa_speedups.py). The schema check: Rasa's own action-response
 validation goes through it, each schema is checked once, and responses are accepted or refused exactly as
-jsonschema itself does. The kept session: calls to an endpoint share one session and its connections.
+jsonschema itself does. The action calls: JSON POSTs to an endpoint share one kept-alive connection
+(bot/json_http.py) and give Rasa's answers and errors; other requests share one kept session.
 Event classes, the graph's minimal schemas and the debug-log arguments: the same results as Rasa's own,
 without the repeated work."""
 
 from __future__ import annotations
 
+import json
+
+import aiohttp
 import jsonschema
 import pytest
 import rasa.core.policies.rule_policy as rule_policy_module
@@ -22,7 +26,7 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import Coun
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.schemas.events import EVENT_SCHEMA
-from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from bot import rasa_speedups
 from core import fast_json
@@ -36,6 +40,7 @@ def launcher(monkeypatch):
     """The launcher's validator installed as in `python -m bot.rasa_server`, undone afterwards."""
     monkeypatch.setattr(jsonschema, "validate", jsonschema.validate)
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
     monkeypatch.setattr(RemoteAction, "action_response_format_spec",
                         staticmethod(RemoteAction.action_response_format_spec))
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
@@ -77,14 +82,14 @@ def test_a_bad_response_is_refused_with_the_same_error_as_jsonschema_gives(launc
     rasa_speedups.validate_with_cached_validator(VALID, schema)  # no error
 
 
-async def test_calls_to_an_endpoint_share_one_session_and_its_connection(launcher):
+async def test_action_calls_to_an_endpoint_share_one_kept_alive_connection(launcher):
     peers = []
-
     bodies = []
 
     async def webhook(request: web.Request) -> web.Response:
         peers.append(request.transport.get_extra_info("peername"))
         bodies.append(await request.json())
+        assert request.headers["X-Shop"] == "1" and request.query["token"] == "secret"
         return web.json_response({"events": [], "responses": []})
 
     app = web.Application()
@@ -92,17 +97,62 @@ async def test_calls_to_an_endpoint_share_one_session_and_its_connection(launche
     server = TestServer(app)
     await server.start_server()
     try:
-        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook", headers={"X-Shop": "1"})
-        answers = [await endpoint.request(json={"next_action": "action_answer_faq"}) for _ in range(3)]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook", headers={"X-Shop": "1"}, token="secret")
+        # as RemoteAction.run calls it
+        answers = [await endpoint.request(json={"next_action": "action_answer_faq"}, method="post", timeout=300,
+                                          compress=False) for _ in range(3)]
         assert answers == [{"events": [], "responses": []}] * 3
         # one kept-alive connection: the same client port every time
         assert len(peers) == 3 and len(set(peers)) == 1
-        assert endpoint._kept_session._json_serialize is fast_json.dumps
-        assert not endpoint._kept_session.closed and endpoint._kept_session.headers["X-Shop"] == "1"
         # the body is written by orjson, and reads as the same JSON
         tracker = {"events": [{"event": "user", "text": "退款多久到账", "parse_data": {"intent": {"confidence": 0.5}}}]}
         await endpoint.request(json=tracker)
-        assert bodies[-1] == tracker
+        assert bodies[-1] == tracker and len(set(peers)) == 1
+    finally:
+        await server.close()
+
+
+async def test_action_call_errors_are_the_ones_rasa_handles(launcher):
+    async def rejecting(request: web.Request) -> web.Response:
+        return web.json_response({"action_name": "action_x", "error": "不行"}, status=400)
+
+    async def plain_text(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/reject", rejecting)
+    app.router.add_post("/text", plain_text)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}")
+        with pytest.raises(ClientResponseError) as rejected:
+            await endpoint.request(json={}, method="post", subpath="reject")
+        # RemoteAction.run reads the rejection from the error's text
+        assert rejected.value.status == 400 and json.loads(rejected.value.text)["action_name"] == "action_x"
+        assert await endpoint.request(json={}, method="post", subpath="text") is None
+    finally:
+        await server.close()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await endpoint.request(json={}, method="post", subpath="reject")
+
+
+async def test_other_requests_share_one_kept_session(launcher):
+    peers = []
+
+    async def status(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/status", status)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/status", headers={"X-Shop": "1"})
+        assert [await endpoint.request(method="get", content_type=None) for _ in range(2)] == [{"status": "ok"}] * 2
+        assert len(set(peers)) == 1 and endpoint._kept_session._json_serialize is fast_json.dumps
+        assert endpoint._kept_session.headers["X-Shop"] == "1"
     finally:
         await endpoint._kept_session.close()
         await server.close()

@@ -25,7 +25,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from core import fast_json
+from bot.json_http import JsonPoster, NotConnected
 
 INPUT_CHANNEL = "widget"
 WEBHOOK_PATH = "/webhooks/gateway/webhook"
@@ -104,20 +104,21 @@ def rasa_urls(value: Union[str, Sequence[str]]) -> List[str]:
 
 
 class RasaClient:
-    """Posts to Rasa's gateway channel, over one shared connection pool, on one or several Rasa processes."""
+    """Posts to Rasa's gateway channel over kept-alive connections (bot/json_http.py), on one or several Rasa
+    processes."""
 
     def __init__(self, base_urls: Union[str, Sequence[str]], timeout_seconds: float, max_connections: int = 32,
                  clock=time.monotonic) -> None:
         self.base_urls = rasa_urls(base_urls)
-        # parsed once: aiohttp parses a URL given as text on every request
         self.webhooks = [URL(base + WEBHOOK_PATH) for base in self.base_urls]
-        # `total` includes the wait for a free pooled connection; a refused or black-holed
-        # Rasa port fails fast on `sock_connect`
-        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds, sock_connect=min(3.0, timeout_seconds))
+        # the whole call, including the wait for a free kept-alive connection; a refused or black-holed Rasa
+        # port fails fast on the connect timeout
+        self.timeout_seconds = timeout_seconds
+        self.connect_timeout = min(3.0, timeout_seconds)
         self.max_connections = max_connections
         self.clock = clock
         self._down_until: Dict[int, float] = {}
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._posters: List[JsonPoster] = []
         # (when, seconds, answered?) of the latest requests, for the operators' figures (operations.py)
         self.recent: deque = deque(maxlen=5000)
 
@@ -131,20 +132,16 @@ class RasaClient:
         return self.webhooks[0]
 
     async def start(self) -> None:
-        """Opens the connection pool (call from the running event loop)."""
-        # a bounded keep-alive pool: a crowd of customers queues here instead of
+        """Opens the connection pools (call from the running event loop)."""
+        # a bounded keep-alive pool per Rasa process: a crowd of customers queues here instead of
         # overflowing Rasa's listen backlog with new connections
-        self._session = aiohttp.ClientSession(
-            timeout=self.timeout, connector=aiohttp.TCPConnector(limit=self.max_connections),
-            json_serialize=fast_json.dumps,
-            # Rasa sets no cookies: none to file and look up on every request
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        self._posters = [JsonPoster(webhook, max_connections=self.max_connections,
+                                    connect_timeout=self.connect_timeout) for webhook in self.webhooks]
 
     async def close(self) -> None:
-        """Closes the connection pool."""
-        if self._session:
-            await self._session.close()
+        """Closes the connection pools."""
+        for poster in self._posters:
+            await poster.close()
 
     def order_for(self, conversation_id: str) -> List[int]:
         """The Rasa processes for a conversation, its own first (highest rendezvous score); those passed over
@@ -157,17 +154,17 @@ class RasaClient:
 
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, str]) -> BotAnswer:
         """The bot's answer to one customer message; BotUnavailable when Rasa cannot give it."""
-        assert self._session is not None, "RasaClient.start() was not called"
+        assert self._posters, "RasaClient.start() was not called"
         body = {"sender": conversation_id, "message": text, "metadata": metadata, "input_channel": INPUT_CHANNEL}
         refused: Optional[str] = None
         started = time.monotonic()
         try:
             for index in self.order_for(conversation_id):
                 try:
-                    answer = await self._post(self.webhooks[index], body)
+                    answer = await self._post(index, body)
                     self.recent.append((started, time.monotonic() - started, True))
                     return answer
-                except aiohttp.ClientConnectorError as error:
+                except NotConnected as error:
                     # never reached this Rasa: the next one may take the message at once
                     self._down_until[index] = self.clock() + DOWN_SECONDS
                     refused = f"Rasa at {self.webhooks[index]} refused the connection: {error}"
@@ -176,23 +173,26 @@ class RasaClient:
             self.recent.append((started, time.monotonic() - started, False))
             raise
 
-    async def _post(self, webhook: URL, body: Dict[str, Any]) -> BotAnswer:
-        assert self._session is not None
+    async def _post(self, index: int, body: Dict[str, Any]) -> BotAnswer:
+        webhook = self.webhooks[index]
         try:
-            async with self._session.post(webhook, json=body) as response:
-                if response.status == 404:
-                    raise BotUnavailable(
-                        f"Rasa has no gateway channel at {webhook}: start it with credentials.yml, "
-                        "which lists bot.rasa_channel.GatewayInput"
-                    )
-                if response.status != 200:
-                    raise BotUnavailable(f"Rasa answered HTTP {response.status} at {webhook}")
-                return parse_answer(orjson.loads(await response.read()))
+            response = await self._posters[index].post(orjson.dumps(body), self.timeout_seconds)
         except asyncio.TimeoutError:
             raise BotUnavailable(
-                f"Rasa did not answer in time at {webhook} (gateway.bot_timeout_seconds={self.timeout.total})"
+                f"Rasa did not answer in time at {webhook} (gateway.bot_timeout_seconds={self.timeout_seconds})"
             ) from None
-        except aiohttp.ClientConnectorError:
+        except NotConnected:
             raise
-        except (aiohttp.ClientError, ValueError) as error:  # orjson's JSONDecodeError is a ValueError
+        except aiohttp.ClientError as error:
+            raise BotUnavailable(f"Rasa at {webhook} failed: {error!r}") from None
+        if response.status == 404:
+            raise BotUnavailable(
+                f"Rasa has no gateway channel at {webhook}: start it with credentials.yml, "
+                "which lists bot.rasa_channel.GatewayInput"
+            )
+        if response.status != 200:
+            raise BotUnavailable(f"Rasa answered HTTP {response.status} at {webhook}")
+        try:
+            return parse_answer(response.json())
+        except ValueError as error:  # orjson's JSONDecodeError is a ValueError
             raise BotUnavailable(f"Rasa at {webhook} failed: {error}") from None
