@@ -11,20 +11,35 @@ out as SQLAlchemy's (an `IntegrityError` for a unique key, say). A connection fo
 restarted) is closed, with every connection opened before it, and the write is tried once more on a new one:
 every write made here must be safe to repeat (a unique key, or a condition on the row it changes, refuses a
 second copy).
+
+Each statement is prepared on a connection the first time it is sent there (`PREPARE`, a round trip of its own,
+once per connection and statement text) and executed by name from then on: under load PostgreSQL spent about
+45% of its CPU parsing, analysing and planning these same few statements again on every message
+(docs/benchmarks.md). A statement PostgreSQL will not prepare (a parameter whose type it cannot tell) is sent
+as it is, every time.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import weakref
 from collections import deque, namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
+
+logger = logging.getLogger(__name__)
+
+# a named parameter as psycopg2 writes it in: %(name)s
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+# statements prepared on one connection at most: beyond, a statement of a new shape is sent as it is
+MAX_PREPARED_PER_CONNECTION = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,17 @@ class _Compiled:
 class _Connection:
     driver: Any
     generation: int
+    # the statement texts prepared on this connection
+    prepared: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Preparable:
+    """A statement as PostgreSQL prepares it ($1, $2, ...) and the call that executes it by name."""
+
+    name: str
+    prepare: str
+    execute: str
 
 
 class DriverConnections:
@@ -69,8 +95,12 @@ class DriverConnections:
         # by statement (a statement compares by identity)
         self._compiled: Dict[Select, _Compiled] = {}
         self._closed = False
-        # how many times a statement list was sent (tests and benchmarks count a turn's round trips)
+        # how many times a statement list was sent (tests and benchmarks count a turn's round trips), and how
+        # many statements were prepared on a connection (a round trip each, once per connection and statement)
         self.round_trips = 0
+        self.prepares = 0
+        # by statement text: how it is prepared and executed; None: PostgreSQL would not prepare it
+        self._preparables: Dict[str, Optional[_Preparable]] = {}
         # connections still open when this object is dropped without close() are closed then
         weakref.finalize(self, _close_all, self._open)
 
@@ -114,17 +144,47 @@ class DriverConnections:
             self._idle.append(connection)
 
     @contextmanager
-    def _cursor(self, sql: str, parameters: Mapping[str, Any], repeat_on_drop: bool = True) -> Iterator[Any]:
+    def _cursor(self, statements: List[str], parameters: Mapping[str, Any],
+                repeat_on_drop: bool = True) -> Iterator[Any]:
         for attempt in (1, 2):
             connection = self._take()
             cursor = connection.driver.cursor()
             try:
+                sql = "; ".join(self._by_name(connection, cursor, statement) for statement in statements)
                 if self._execute(connection, cursor, sql, parameters, last=attempt == 2 or not repeat_on_drop):
                     yield cursor
                     return
             finally:
                 cursor.close()
                 self._give_back(connection)
+
+    def _by_name(self, connection: _Connection, cursor: Any, statement: str) -> str:
+        """`statement` as an EXECUTE of its prepared form on `connection` (prepared here first if it is not yet),
+        or as it is when PostgreSQL will not prepare it."""
+        preparable = self._preparables.get(statement)
+        if preparable is not None and statement in connection.prepared:
+            return preparable.execute
+        if statement not in self._preparables:
+            with self._lock:  # names are unique on every connection
+                if statement not in self._preparables:
+                    self._preparables[statement] = _preparable(statement, f"shop_{len(self._preparables) + 1}")
+            preparable = self._preparables[statement]
+        if preparable is None or len(connection.prepared) >= MAX_PREPARED_PER_CONNECTION \
+                or connection.driver.info.transaction_status != 0:
+            return statement
+        dbapi = self.engine.dialect.dbapi
+        try:
+            cursor.execute(preparable.prepare)
+        except dbapi.Error as error:
+            if self.engine.dialect.is_disconnect(error, connection.driver, cursor):
+                return statement  # the execute that follows meets the dropped connection and says so
+            logger.warning("PostgreSQL would not prepare a statement; it is sent as it is from now on: %s (%s)",
+                           error, statement)
+            self._preparables[statement] = None
+            return statement
+        self.prepares += 1
+        connection.prepared.add(statement)
+        return preparable.execute
 
     def _execute(self, connection: _Connection, cursor: Any, sql: str, parameters: Mapping[str, Any],
                  last: bool) -> bool:
@@ -147,7 +207,7 @@ class DriverConnections:
 
     def execute(self, sql: str, parameters: Mapping[str, Any]) -> int:
         """Runs `sql` (one or more statements, one transaction) in one round trip; the rows the last changed."""
-        with self._cursor(sql, parameters) as cursor:
+        with self._cursor([sql], parameters) as cursor:
             return cursor.rowcount
 
     def read(self, read: Read) -> Optional[Any]:
@@ -162,7 +222,7 @@ class DriverConnections:
         error says `connection_invalidated`."""
         compiled = self._compile(read)
         both = {**parameters, **compiled.defaults, **read.parameters}
-        with self._cursor(f"{sql}; {compiled.sql}" if sql else compiled.sql, both, repeat_on_drop) as cursor:
+        with self._cursor([sql, compiled.sql] if sql else [compiled.sql], both, repeat_on_drop) as cursor:
             row = cursor.fetchone()
             if row is None:
                 return None
@@ -188,6 +248,22 @@ class DriverConnections:
             self._idle.clear()
         for connection in idle:
             self._discard(connection)
+
+
+def _preparable(statement: str, name: str) -> Optional[_Preparable]:
+    """How `statement` (one statement, psycopg2's named parameters) is prepared and executed by `name`; None for
+    more than one statement."""
+    if ";" in statement:
+        return None
+    numbers: Dict[str, int] = {}
+
+    def positional(match: re.Match) -> str:
+        return f"${numbers.setdefault(match.group(1), len(numbers) + 1)}"
+
+    # sent without parameters, so psycopg2 leaves the text alone: an escaped % is written as itself
+    prepare = f"PREPARE {name} AS {_PARAMETER.sub(positional, statement)}".replace("%%", "%")
+    arguments = ", ".join(f"%({parameter})s" for parameter in numbers)
+    return _Preparable(name, prepare, f"EXECUTE {name}({arguments})" if numbers else f"EXECUTE {name}")
 
 
 def _close_all(connections: List[_Connection]) -> None:

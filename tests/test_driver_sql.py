@@ -85,3 +85,69 @@ def test_an_unreachable_database_is_sqlalchemys_error():
     with pytest.raises(DBAPIError) as raised:
         driver.execute("SELECT 1", {})
     assert raised.value.connection_invalidated and "127.0.0.1" in str(raised.value)
+
+
+def _prepared_on(driver: DriverConnections) -> list:
+    """The statements prepared on the driver's one idle connection, as PostgreSQL lists them."""
+    connection = driver._idle[-1].driver
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_statement_is_prepared_once_per_connection_and_executed_by_name_after(engine):
+    driver = DriverConnections(engine)
+    insert = "INSERT INTO things (id, kind, data) VALUES (%(id)s, %(kind)s, %(data)s::json)"
+    read = Read(_KIND_OF, {"id": 0}, lambda row: (row.id, row.kind))
+    for number in range(1, 4):
+        found = driver.write_and_read(insert, {"id": number, "kind": "a", "data": '{"n": "三"}'},
+                                      Read(_KIND_OF, {"id": number}, read.convert))
+        assert found == (number, "a")
+    # the insert and the read, each prepared once on the one connection (with $1, $2...), then run by name
+    assert driver.prepares == 2 and driver.round_trips == 3
+    prepared = _prepared_on(driver)
+    assert len(prepared) == 2 and "VALUES ($1, $2, $3::json)" in prepared[0] and "$1" in prepared[1]
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(things.c.data).where(things.c.id == 3)).scalar() == {"n": "三"}
+    driver.close()
+
+
+def test_a_statement_that_failed_on_a_unique_key_stays_prepared_and_runs_again(engine):
+    driver = DriverConnections(engine)
+    insert = "INSERT INTO things (id, kind) VALUES (%(id)s, 'a')"
+    driver.execute(insert, {"id": 1})
+    with pytest.raises(IntegrityError):
+        driver.execute(insert, {"id": 1})
+    assert driver.execute(insert, {"id": 2}) == 1 and driver.prepares == 1 and _ids(engine) == [1, 2]
+    driver.close()
+
+
+def test_a_statement_postgresql_will_not_prepare_is_sent_as_it_is(engine, caplog):
+    driver = DriverConnections(engine)
+    # nothing tells the type of a parameter only tested for NULL: PREPARE refuses it
+    untyped = Read(sa.select(things.c.id).where(sa.bindparam("gone").is_(None), things.c.id == sa.bindparam("id")),
+                   {"gone": None, "id": 0}, lambda row: row.id)
+    driver.execute("INSERT INTO things (id, kind) VALUES (%(id)s, 'a')", {"id": 5})
+    for _ in range(2):
+        assert driver.write_and_read("", {}, Read(untyped.statement, {"gone": None, "id": 5}, untyped.convert)) == 5
+    assert driver.prepares == 1 and caplog.text.count("would not prepare") == 1
+    driver.execute("DELETE FROM things WHERE id = %(id)s", {"id": 5})
+    # an escaped percent sign in a prepared statement is the percent sign itself
+    assert driver.execute("INSERT INTO things (id, kind) SELECT %(id)s, 'a' WHERE 'x%%' LIKE 'x%%'",
+                          {"id": 7}) == 1
+    assert driver.execute("INSERT INTO things (id, kind) SELECT %(id)s, 'a' WHERE 'x%%' LIKE 'x%%'",
+                          {"id": 8}) == 1
+    assert driver.prepares == 3 and _ids(engine) == [7, 8]
+    driver.close()
+
+
+def test_a_new_connection_after_a_drop_prepares_its_statements_again(engine):
+    driver = DriverConnections(engine)
+    insert = "INSERT INTO things (id, kind) VALUES (%(id)s, 'a')"
+    driver.execute(insert, {"id": 1})
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = :n AND pid <> pg_backend_pid()"), {"n": NAME})
+    driver.execute(insert, {"id": 2})
+    assert driver.prepares == 2 and _ids(engine) == [1, 2] and len(_prepared_on(driver)) == 1
+    driver.close()

@@ -229,13 +229,17 @@ async def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver_without_pin
     with postgres_schema() as url:
         store, tracker = await one_turn_saved(url, "rt1")
         sent = statements_of(store)
-        trips = store._driver.round_trips
-        tracker = await store.retrieve("rt1")
-        turn(tracker, "怎么开发票", 2)
-        await store.save(tracker)
-        # the check, then the insert with the newest id: no ping, BEGIN or COMMIT, nothing through SQLAlchemy
-        assert store._driver.round_trips - trips == 2 and sent == []
-        assert await open_store(url).retrieve("rt1") is not None and event_rows(store, "rt1") == 11
+        for number in (2, 3):
+            trips, prepares = store._driver.round_trips, store._driver.prepares
+            tracker = await store.retrieve("rt1")
+            turn(tracker, "怎么开发票", number)
+            await store.save(tracker)
+            # the check, then the insert with the newest id: no ping, BEGIN or COMMIT, nothing through SQLAlchemy
+            assert store._driver.round_trips - trips == 2 and sent == []
+            # every statement prepared on its first use (the first turn), run by name after
+            assert store._driver.prepares - prepares == 0
+        assert None not in store._driver._preparables.values()
+        assert await open_store(url).retrieve("rt1") is not None and event_rows(store, "rt1") == 16
         store.engine.dispose()
 
 

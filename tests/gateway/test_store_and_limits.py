@@ -189,7 +189,7 @@ def test_a_turn_stores_the_message_with_its_route_read_and_the_answer_once(datab
     engine.dispose()
 
 
-def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver():
+def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver_of_prepared_statements():
     from sqlalchemy import event
 
     from handoff.queue import open_ticket_read
@@ -203,11 +203,17 @@ def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver():
         store.append(conversation, "customer", "你好", client_id="warm")  # the conversation's seq is known from now on
         through_sqlalchemy = []
         event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
-        trips = store._driver.round_trips
-        asked, _, _ = store.append_and_read(conversation, "customer", "退款多久到账", "c1", None, None,
-                                            open_ticket_read(conversation))
-        store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
-        assert store._driver.round_trips - trips == 2 and through_sqlalchemy == []
-        assert [m.text for m in store.history(conversation)] == ["你好", "退款多久到账", "原路退回", "还有问题吗？"]
+        for number in (1, 2):
+            trips, prepares = store._driver.round_trips, store._driver.prepares
+            asked, _, _ = store.append_and_read(conversation, "customer", "退款多久到账", f"c{number}", None, None,
+                                                open_ticket_read(conversation))
+            store.append_bot_turn(conversation, asked.id, {"intent": "faq"}, [("原路退回", {}), ("还有问题吗？", {})])
+            assert store._driver.round_trips - trips == 2 and through_sqlalchemy == []
+            # the first turn prepared the open-ticket read and the bot turn's statement (the message's insert was
+            # prepared for the first message); the second runs all of them by name
+            assert store._driver.prepares - prepares == (2 if number == 1 else 0)
+        assert None not in store._driver._preparables.values()
+        turn = ["退款多久到账", "原路退回", "还有问题吗？"]
+        assert [m.text for m in store.history(conversation)] == ["你好", *turn, *turn]
         store.close()
         engine.dispose()
