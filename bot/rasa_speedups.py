@@ -46,9 +46,12 @@ Rasa decides, answers or stores.
     jsonschema (item 1).
 11. Before running an action Rasa copies the whole tracker, by replaying every event of the conversation,
     so that events the policy attached to its prediction can be dropped if the action is rejected. When the
-    prediction carries no events, and the action only reads the tracker (a custom action on the action
-    server, a response, listening), the copy is the tracker itself. Forms and Rasa's other default actions
-    still get their copy, since some of them change the tracker they are given.
+    action only reads the tracker (a custom action on the action server, a response, listening), the copy is
+    the tracker itself: with no events in the prediction, or with only the rule policy's note of how the last
+    message is featurized (`DefinePrevUserUtteredFeaturization`, which comes with most answers the rules
+    pick), which is applied to the tracker for the action's run and taken off again afterwards, as the copy
+    would have been dropped. Forms and Rasa's other default actions, and any other events, still get their
+    copy, since some of them change the tracker they are given.
 12. Rasa sends the action server the whole conversation on every call, and each customer message in it
     carries the classifiers' full rankings (two lists of ten scored candidates) and its token offsets: about
     two fifths of the body after ten messages, written by Rasa and read by the action server each time. The
@@ -61,7 +64,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import aiohttp
 import fastjsonschema
@@ -75,7 +78,7 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import DefinePrevUserUtteredFeaturization, Event
 from rasa.shared.utils.schemas.events import EVENT_SCHEMA
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 from yarl import URL
@@ -189,12 +192,14 @@ async def request_over_kept_connections(self: EndpointConfig, method: str = "pos
             or self.basic_auth or not set(kwargs) <= {"json", "timeout"}):
         return await _original_request(self, method, subpath, content_type, compress, **kwargs)
     params = self.combine_parameters()
-    url = URL(concat_url(self.url, subpath)).update_query(params) if params else URL(concat_url(self.url, subpath))
-    posters: Dict[str, JsonPoster] = self.__dict__.setdefault("_posters", {})
-    poster = posters.get(str(url))
+    # one poster per address: the URL is built (by yarl, a tenth of the call's work) only for a new one
+    key = (self.url, subpath, tuple(sorted((str(name), str(value)) for name, value in params.items())))
+    posters: Dict[Tuple[Any, ...], JsonPoster] = self.__dict__.setdefault("_posters", {})
+    poster = posters.get(key)
     if poster is None or poster.loop is not asyncio.get_running_loop():
         # a poster's connections belong to the event loop it was made in (a test may run several loops)
-        poster = posters[str(url)] = JsonPoster(url, headers=self.headers)
+        url = URL(concat_url(self.url, subpath))
+        poster = posters[key] = JsonPoster(url.update_query(params) if params else url, headers=self.headers)
     timeout = kwargs.get("timeout", DEFAULT_REQUEST_TIMEOUT)
     response = await poster.post(fast_json.dumps(kwargs.get("json")).encode("utf-8"), float(timeout))
     if response.status >= 400:
@@ -318,7 +323,8 @@ async def run_action_on_tracker_when_read_only(self: Any, action: Any, tracker: 
                                                prediction: Any) -> bool:
     """MessageProcessor._run_action, whose first step copies the tracker; that copy is the tracker itself
     when the prediction brings no events and the action only reads."""
-    if prediction.events or type(action) not in _READ_ONLY_ACTIONS:
+    if type(action) not in _READ_ONLY_ACTIONS or not all(
+            isinstance(event, DefinePrevUserUtteredFeaturization) for event in prediction.events):
         return await _original_run_action(self, action, tracker, output_channel, nlg, prediction)
 
     def the_tracker_itself() -> Any:
@@ -326,10 +332,34 @@ async def run_action_on_tracker_when_read_only(self: Any, action: Any, tracker: 
         return tracker
 
     tracker.copy = the_tracker_itself
+    if prediction.events:
+        action.run = _run_then_take_off(action, tracker, prediction.events)
     try:
         return await _original_run_action(self, action, tracker, output_channel, nlg, prediction)
     finally:
         tracker.__dict__.pop("copy", None)
+        action.__dict__.pop("run", None)
+
+
+def _run_then_take_off(action: Any, tracker: Any, lent: List[Event]) -> Callable[..., Any]:
+    """`action.run`, after which the prediction's featurization notes Rasa applied to the lent tracker come off
+    it again, with the flag they set on the last message, as they would with the copy dropped: Rasa applies them
+    once more itself if the action was not rejected."""
+    run = type(action).run
+    message = tracker.latest_message
+    featurized = message.use_text_for_featurization if message is not None else None
+
+    async def run_then_take_off(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await run(action, *args, **kwargs)
+        finally:
+            for event in reversed(lent):
+                if tracker.events and tracker.events[-1] is event:
+                    tracker.events.pop()
+            if message is not None:
+                message.use_text_for_featurization = featurized
+
+    return run_then_take_off
 
 
 # 12. earlier messages sent to the action server without their rankings

@@ -107,7 +107,12 @@ async def test_a_connection_the_server_closed_while_idle_is_not_written_to():
     try:
         poster = JsonPoster(url)
         await poster.post(b"{}", timeout=5)
-        await asyncio.sleep(0.6)  # the server has closed the idle connection meanwhile
+        idle = poster._idle[-1]
+        for _ in range(50):  # the server closes the idle connection meanwhile
+            await asyncio.sleep(0.1)
+            if idle.lost:
+                break
+        assert idle.lost
         assert (await poster.post(b'{"again": 1}', timeout=5)).json()["got"] == {"again": 1}
         assert poster.opened == 2 and len(set(peers)) == 2
     finally:

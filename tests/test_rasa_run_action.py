@@ -10,12 +10,18 @@ import asyncio
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from rasa.core.actions.action import action_for_name_or_text
+from rasa.core.actions.action import ActionExecutionRejection, action_for_name_or_text
 from rasa.core.agent import Agent
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    BotUttered,
+    DefinePrevUserUtteredFeaturization,
+    SlotSet,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import rasa_speedups
@@ -41,6 +47,8 @@ class _CopiesByAction:
         # action may change the tracker it is given)
         self.steps: List[tuple] = []
         self.left_patched = 0
+        # read-only steps whose prediction brought only the rule policy's featurization notes
+        self.with_notes = 0
         copy = DialogueStateTracker.copy
         current: Dict[str, str] = {}
 
@@ -51,13 +59,15 @@ class _CopiesByAction:
             return copy(tracker)
 
         async def step(processor, action, tracker, output_channel, nlg, prediction):  # noqa: ANN001
-            self.steps.append((action.name(), bool(prediction.events) or type(action) not in READ_ONLY))
+            notes_only = all(isinstance(event, DefinePrevUserUtteredFeaturization) for event in prediction.events)
+            self.steps.append((action.name(), not notes_only or type(action) not in READ_ONLY))
+            self.with_notes += bool(prediction.events) and notes_only and type(action) in READ_ONLY
             current["action"] = action.name()
             try:
                 return await run_action(processor, action, tracker, output_channel, nlg, prediction)
             finally:
                 current.clear()
-                self.left_patched += "copy" in vars(tracker)
+                self.left_patched += "copy" in vars(tracker) or "run" in vars(action)
 
         monkeypatch.setattr(DialogueStateTracker, "copy", counted_copy)
         monkeypatch.setattr(MessageProcessor, "_run_action", step)
@@ -87,7 +97,9 @@ def test_conversations_end_as_with_rasa_s_step_and_only_forms_and_default_action
     assert {"order_problem_form", "action_restart"} <= set(kept.copied)
     # the listening after each reply, at least, is not copied
     assert kept.ran.count(ACTION_LISTEN_NAME) > 40 and ACTION_LISTEN_NAME not in kept.copied
-    assert len(kept.copied) < 0.6 * len(kept.ran)
+    # the answers the rules pick come with a featurization note: lent the tracker too
+    assert kept.with_notes > 20 and "action_answer_faq" not in kept.copied
+    assert len(kept.copied) < 0.3 * len(kept.ran)
     assert kept.left_patched == 0 and rasa.left_patched == 0
 
 
@@ -102,3 +114,33 @@ def test_a_prediction_with_events_still_copies_the_tracker(shop, monkeypatch):
     asyncio.run(agent.processor._run_action(listen, tracker, None, agent.processor.nlg, prediction))
     assert kept.copied == [ACTION_LISTEN_NAME]
     assert isinstance(tracker.events[-1], ActionExecuted) and tracker.get_slot("failure_count") == 1
+
+
+def test_a_rejected_action_leaves_no_featurization_note_on_the_lent_tracker(shop, monkeypatch):
+    """With the tracker lent instead of copied, the rule policy's note is applied for the action's run and taken off
+    when the action is rejected, as Rasa's dropped copy would have it."""
+    agent = shop
+    kept = _CopiesByAction(monkeypatch, rasa_speedups.run_action_on_tracker_when_read_only)
+    tracker = asyncio.run(talk(agent, "rejected-with-note", ["你好"]))
+    # as after a customer message: the note applies to the message just read
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    before = list(tracker.events)
+    flag = tracker.latest_message.use_text_for_featurization
+    kept.copied.clear()
+    seen = []
+
+    class Rejecting(type(action_for_name_or_text("action_answer_faq", agent.domain, agent.action_endpoint))):
+        async def run(self, output_channel, nlg, lent, domain):  # noqa: ANN001
+            featurized = lent.latest_message.use_text_for_featurization
+            seen.append((lent is tracker, type(lent.events[-1]).__name__, featurized))
+            raise ActionExecutionRejection(self.name())
+
+    monkeypatch.setattr(rasa_speedups, "_READ_ONLY_ACTIONS", (*READ_ONLY, Rejecting))
+    action = Rejecting("action_answer_faq", agent.action_endpoint)
+    note = DefinePrevUserUtteredFeaturization(use_text_for_featurization=not flag)
+    prediction = PolicyPrediction([], "RulePolicy", events=[note])
+    asyncio.run(agent.processor._run_action(action, tracker, None, agent.processor.nlg, prediction))
+    # the action saw the note applied to the tracker itself; afterwards only Rasa's rejection was added
+    assert seen == [(True, "DefinePrevUserUtteredFeaturization", not flag)] and kept.copied == []
+    assert list(tracker.events)[:-1] == before and isinstance(tracker.events[-1], ActionExecutionRejected)
+    assert tracker.latest_message.use_text_for_featurization == flag and "run" not in vars(action)
