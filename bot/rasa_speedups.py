@@ -57,6 +57,9 @@ Rasa decides, answers or stores.
     two fifths of the body after ten messages, written by Rasa and read by the action server each time. The
     actions read the newest message whole (`latest_message`, untouched here) and only the text, metadata and
     names of earlier ones, so earlier messages are sent without their rankings and offsets.
+13. Rasa's server adds CORS headers to every response through Sanic-CORS's middleware, also when no origin is
+    allowed (`rasa run` without `--cors`), where it adds none: here the middleware is installed only when an
+    origin is given (bot/action_server.py does the same for the action server).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ import fastjsonschema
 import jsonschema
 import rasa.core.policies.rule_policy as rule_policy_module
 import rasa.core.processor as processor_module
+import rasa.server as rasa_server_module
 from rasa.core.actions.action import ActionBotResponse, ActionListen, ActionRetrieveResponse, RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
@@ -84,6 +88,7 @@ from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 from yarl import URL
 
 from bot import rasa_count_vectors, rasa_diet_inference, rasa_rule_states
+from bot.action_server import without_cors_unless_asked
 from bot.json_http import JsonPoster
 from core import fast_json
 
@@ -207,6 +212,15 @@ async def request_over_kept_connections(self: EndpointConfig, method: str = "pos
     if response.content_type != "application/json":
         return None  # aiohttp's response.json() refuses it; Rasa's request answers None
     return response.json()
+
+
+# 13. no CORS middleware without an origin
+_original_configure_cors = rasa_server_module.configure_cors
+
+
+def install_cors_rule() -> None:
+    """Rasa's configure_cors, leaving the app alone when no origin is allowed."""
+    rasa_server_module.configure_cors = without_cors_unless_asked(_original_configure_cors)
 
 
 # 3. event classes by type name
@@ -385,6 +399,7 @@ def action_call_without_earlier_rankings(self: RemoteAction, tracker: Any, domai
 
 def install() -> None:
     """Installs every item above in this process (Rasa imports `jsonschema.validate` at call time)."""
+    install_cors_rule()
     jsonschema.validate = validate_with_cached_validator
     RemoteAction.action_response_format_spec = staticmethod(kept_response_schema)
     EndpointConfig.session = kept_session

@@ -78,7 +78,6 @@ def build_services(
     work_dir: Path, config: Mapping[str, Dict[str, Any]], model: Optional[Path] = None
 ) -> List[Service]:
     """The action server, the Rasa server and the gateway, as the settings describe them."""
-    rasa_bin = str(Path(sys.executable).with_name("rasa"))
     actions, rasa, gateway = config["actions"], config["rasa"], config["gateway"]
     actions_base = f"http://{actions['host']}:{actions['port']}"
     endpoints = write_endpoints(f"{actions_base}/webhook", rasa, work_dir)
@@ -86,7 +85,8 @@ def build_services(
     return [
         Service(
             "action server",
-            [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions["port"])],
+            # `rasa run actions` without per-request work nobody reads (bot/action_server.py)
+            [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(actions["port"])],
             f"{actions_base}/health",
             # rasa-sdk has no interface argument: it listens on SANIC_HOST, 0.0.0.0 without it
             env={"SANIC_HOST": str(actions["host"])},

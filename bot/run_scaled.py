@@ -77,7 +77,6 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
     """Every process of the scaled setup, in start order (what each needs first comes first)."""
     scaled, rasa = config["scaled"], config["rasa"]
     database_url, redis_url = str(scaled["database_url"]), str(scaled["redis_url"])
-    rasa_bin = str(Path(sys.executable).with_name("rasa"))
     endpoints = write_endpoints(
         f"http://127.0.0.1:{ports.actions_upstream}/webhook",
         {**rasa, "tracker_store_url": database_url, "lock_store_url": redis_url}, work,
@@ -87,7 +86,8 @@ def build_scaled_services(work: Path, config: Mapping[str, Dict[str, Any]], port
     token = rasa_auth_token(rasa)
     services = [
         # SANIC_HOST: rasa-sdk listens on 0.0.0.0 without it; nginx reaches the action servers on loopback
-        Service(f"action server {n}", [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(port)],
+        Service(f"action server {n}",
+                [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
                 f"http://127.0.0.1:{port}/health", env={"SHOP_DATABASE_URL": database_url, "SANIC_HOST": "127.0.0.1"})
         for n, port in enumerate(ports.action_servers, start=1)
     ]

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 import rasa.core.policies.rule_policy as rule_policy_module
 import rasa.core.processor as processor_module
+import rasa.server
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from rasa.core.actions.action import RemoteAction
@@ -41,6 +42,7 @@ def launcher(monkeypatch):
     monkeypatch.setattr(jsonschema, "validate", jsonschema.validate)
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
+    monkeypatch.setattr(rasa.server, "configure_cors", rasa.server.configure_cors)
     monkeypatch.setattr(RemoteAction, "action_response_format_spec",
                         staticmethod(RemoteAction.action_response_format_spec))
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
