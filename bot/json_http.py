@@ -58,7 +58,6 @@ class _Connection(asyncio.Protocol):
         self.idle_since = time.monotonic()
         self._reason = b""
         self._content_type = b""
-        self._header = b""
         self._body: List[bytes] = []
 
     # -- asyncio.Protocol ----------------------------------------------------------------------------

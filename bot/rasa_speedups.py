@@ -193,8 +193,9 @@ async def request_over_kept_connections(self: EndpointConfig, method: str = "pos
     """EndpointConfig.request; a plain JSON POST (Rasa's action calls) goes through the endpoint's JsonPoster.
     The same answers and errors: Rasa's ClientResponseError from status 400 on, None for a body that is not
     JSON, aiohttp's connection errors, asyncio.TimeoutError."""
+    timeout = kwargs.get("timeout", DEFAULT_REQUEST_TIMEOUT)
     if (method.lower() != "post" or compress or content_type != "application/json" or self.cafile
-            or self.basic_auth or not set(kwargs) <= {"json", "timeout"}):
+            or self.basic_auth or not set(kwargs) <= {"json", "timeout"} or not isinstance(timeout, int | float)):
         return await _original_request(self, method, subpath, content_type, compress, **kwargs)
     params = self.combine_parameters()
     # one poster per address: the URL is built (by yarl, a tenth of the call's work) only for a new one
@@ -205,22 +206,12 @@ async def request_over_kept_connections(self: EndpointConfig, method: str = "pos
         # a poster's connections belong to the event loop it was made in (a test may run several loops)
         url = URL(concat_url(self.url, subpath))
         poster = posters[key] = JsonPoster(url.update_query(params) if params else url, headers=self.headers)
-    timeout = kwargs.get("timeout", DEFAULT_REQUEST_TIMEOUT)
-    response = await poster.post(fast_json.dumps(kwargs.get("json")).encode("utf-8"), float(timeout))
+    response = await poster.post(fast_json.dumps_bytes(kwargs.get("json")), float(timeout))
     if response.status >= 400:
         raise ClientResponseError(response.status, response.reason, response.body)
     if response.content_type != "application/json":
         return None  # aiohttp's response.json() refuses it; Rasa's request answers None
     return response.json()
-
-
-# 13. no CORS middleware without an origin
-_original_configure_cors = rasa_server_module.configure_cors
-
-
-def install_cors_rule() -> None:
-    """Rasa's configure_cors, leaving the app alone when no origin is allowed."""
-    rasa_server_module.configure_cors = without_cors_unless_asked(_original_configure_cors)
 
 
 # 3. event classes by type name
@@ -395,6 +386,15 @@ def action_call_without_earlier_rankings(self: RemoteAction, tracker: Any, domai
             events[index] = {**event, "parse_data": {key: value for key, value in parse_data.items()
                                                      if key not in EARLIER_MESSAGE_DETAIL}}
     return call
+
+
+# 13. no CORS middleware without an origin
+_original_configure_cors = rasa_server_module.configure_cors
+
+
+def install_cors_rule() -> None:
+    """Rasa's configure_cors, leaving the app alone when no origin is allowed."""
+    rasa_server_module.configure_cors = without_cors_unless_asked(_original_configure_cors)
 
 
 def install() -> None:

@@ -15,8 +15,8 @@ second copy).
 Each statement is prepared on a connection the first time it is sent there (`PREPARE`, a round trip of its own,
 once per connection and statement text) and executed by name from then on: under load PostgreSQL spent about
 45% of its CPU parsing, analysing and planning these same few statements again on every message
-(docs/benchmarks.md). A statement PostgreSQL will not prepare (a parameter whose type it cannot tell) is sent
-as it is, every time.
+(docs/benchmarks.md). A statement PostgreSQL will not prepare (a parameter whose type it cannot tell), or one of
+a new shape once MAX_PREPARED texts are prepared, is sent as it is, every time.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 # a named parameter as psycopg2 writes it in: %(name)s
 _PARAMETER = re.compile(r"%\((\w+)\)s")
-# statements prepared on one connection at most: beyond, a statement of a new shape is sent as it is
-MAX_PREPARED_PER_CONNECTION = 200
+# statement texts prepared at most (on every connection): beyond, a statement of a new shape is sent as it is
+MAX_PREPARED = 200
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ class DriverConnections:
         # many statements were prepared on a connection (a round trip each, once per connection and statement)
         self.round_trips = 0
         self.prepares = 0
-        # by statement text: how it is prepared and executed; None: PostgreSQL would not prepare it
+        # by statement text (MAX_PREPARED at most): how it is prepared and executed; None: PostgreSQL would not
+        # prepare it
         self._preparables: Dict[str, Optional[_Preparable]] = {}
         # connections still open when this object is dropped without close() are closed then
         weakref.finalize(self, _close_all, self._open)
@@ -166,11 +167,10 @@ class DriverConnections:
             return preparable.execute
         if statement not in self._preparables:
             with self._lock:  # names are unique on every connection
-                if statement not in self._preparables:
+                if statement not in self._preparables and len(self._preparables) < MAX_PREPARED:
                     self._preparables[statement] = _preparable(statement, f"shop_{len(self._preparables) + 1}")
-            preparable = self._preparables[statement]
-        if preparable is None or len(connection.prepared) >= MAX_PREPARED_PER_CONNECTION \
-                or connection.driver.info.transaction_status != 0:
+            preparable = self._preparables.get(statement)
+        if preparable is None:
             return statement
         dbapi = self.engine.dialect.dbapi
         try:

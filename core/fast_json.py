@@ -19,3 +19,11 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode("utf-8")
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """`dumps(value)` as UTF-8, without orjson's bytes decoded and encoded again (a request body)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from core import driver_sql
 from core.driver_sql import DriverConnections, Read, driver_values
 from tests.conftest import postgres_schema
 
@@ -150,4 +151,17 @@ def test_a_new_connection_after_a_drop_prepares_its_statements_again(engine):
                                    "WHERE application_name = :n AND pid <> pg_backend_pid()"), {"n": NAME})
     driver.execute(insert, {"id": 2})
     assert driver.prepares == 2 and _ids(engine) == [1, 2] and len(_prepared_on(driver)) == 1
+    driver.close()
+
+
+def test_statements_beyond_the_prepared_limit_are_sent_as_they_are(engine, monkeypatch):
+    monkeypatch.setattr(driver_sql, "MAX_PREPARED", 1)
+    driver = DriverConnections(engine)
+    first = "INSERT INTO things (id, kind) VALUES (%(id)s, 'a')"
+    second = "INSERT INTO things (id, kind) VALUES (%(id)s, 'b')"
+    for number in (1, 2):
+        driver.execute(first, {"id": number})
+        driver.execute(second, {"id": 10 + number})
+    assert driver.prepares == 1 and list(driver._preparables) == [first] and _ids(engine) == [1, 2, 11, 12]
+    assert len(_prepared_on(driver)) == 1
     driver.close()

@@ -51,3 +51,8 @@ def test_a_value_nested_too_deep_is_refused_without_crashing_the_process(kind):
                           cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, f"the process died (exit {done.returncode}): {done.stderr[-300:]}"
     assert done.stdout.strip() == "refused"
+
+
+def test_the_bytes_are_the_text_in_utf8_also_where_orjson_refuses():
+    for value in ({"text": "退款多久到账？", "n": [1, 2.5, None]}, {"n": 2 ** 70}, {1: "a"}):
+        assert fast_json.dumps_bytes(value) == fast_json.dumps(value).encode("utf-8")

@@ -133,7 +133,12 @@ async def test_action_call_errors_are_the_ones_rasa_handles(launcher):
         # RemoteAction.run reads the rejection from the error's text
         assert rejected.value.status == 400 and json.loads(rejected.value.text)["action_name"] == "action_x"
         assert await endpoint.request(json={}, method="post", subpath="text") is None
+        # a timeout given as aiohttp's own object goes through Rasa's request on the kept session
+        assert await endpoint.request(json={}, method="post", subpath="text",
+                                      timeout=aiohttp.ClientTimeout(total=5)) is None
+        assert not endpoint._kept_session.closed
     finally:
+        await endpoint._kept_session.close()
         await server.close()
     with pytest.raises(aiohttp.ClientConnectionError):
         await endpoint.request(json={}, method="post", subpath="reject")

@@ -229,6 +229,8 @@ async def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver_without_pin
     with postgres_schema() as url:
         store, tracker = await one_turn_saved(url, "rt1")
         sent = statements_of(store)
+        # the first turn prepared the check and the save's insert and newest-id read on the store's connection
+        assert store._driver.prepares >= 3 and len(store._driver._preparables) == store._driver.prepares
         for number in (2, 3):
             trips, prepares = store._driver.round_trips, store._driver.prepares
             tracker = await store.retrieve("rt1")
