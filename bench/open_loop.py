@@ -52,6 +52,7 @@ class OpenLoopResult:
     latencies_ms: List[float] = field(default_factory=list)
     failures: int = 0
     cpu_seconds: Dict[str, float] = field(default_factory=dict)
+    load_cpu_seconds: float = 0.0  # the load generator's own CPU (it shares the machine)
 
     @property
     def replies(self) -> int:
@@ -90,27 +91,36 @@ def process_cpu_seconds(pid: int) -> float:
 
 async def _customer_over_socket(
     http: aiohttp.ClientSession, url: str, texts: Sequence[str], stop_at: float, result: OpenLoopResult,
-    acked: Optional[List[str]] = None,
+    acked: Optional[List[str]] = None, arrive_at_once: bool = False,
 ) -> None:
-    """One customer: hello, then a message every ~5 s until `stop_at`; a turn ends with the bot's first
-    message that answers it (`reply_to`, the id the ack gave the customer's message), or with what the
-    gateway says about people (a handoff, a left message), which names no message."""
+    """One customer: arrives at a random moment of the first interval (`arrive_at_once`: at the start, every
+    customer within the same second, then the first message at a random moment of the first interval), says
+    hello, then sends a message every ~5 s until `stop_at`; a turn ends with the bot's first message that
+    answers it (`reply_to`, the id the ack gave the customer's message), or with what the gateway says about
+    people (a handoff, a left message), which names no message."""
     sent: Dict[str, float] = {}
     waiting: Dict[str, float] = {}
     answered = 0
+    first_after = random.uniform(0, INTERVAL_SECONDS)
+    if not arrive_at_once:
+        await asyncio.sleep(first_after)
+        first_after = 0.0
     async with http.ws_connect(url) as ws:
         await ws.send_json({"type": "hello"})
         while (await ws.receive_json())["type"] != "welcome":
             pass
 
         async def send() -> None:
-            await asyncio.sleep(random.uniform(0, INTERVAL_SECONDS))
+            await asyncio.sleep(first_after)
             number = 0
             while time.perf_counter() < stop_at:
                 sent[f"m{number}"] = time.perf_counter()
                 await ws.send_json({"type": "message", "client_id": f"m{number}", "text": texts[number % len(texts)]})
                 number += 1
-                await asyncio.sleep(INTERVAL_SECONDS * random.uniform(1 - JITTER, 1 + JITTER))
+                pause = INTERVAL_SECONDS * random.uniform(1 - JITTER, 1 + JITTER)
+                if time.perf_counter() + pause >= stop_at:
+                    break  # done now, not after a last pause: the receiver stops at the last answer
+                await asyncio.sleep(pause)
 
         sender = asyncio.create_task(send())
         try:

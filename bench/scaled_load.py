@@ -86,11 +86,15 @@ def _cpu_snapshot(target: Target) -> Dict[str, float]:
     return snapshot
 
 
-async def run_load(target: Target, path: str, customers: int, seconds: float, pool: Sequence[str]) -> OpenLoopResult:
+async def run_load(target: Target, path: str, customers: int, seconds: float, pool: Sequence[str],
+                   arrive_at_once: bool = False) -> OpenLoopResult:
     """`customers` open-loop customers for `seconds`: through the gateways ("gateway") or straight to Rasa's
-    gateway channel ("rasa", customers spread over the Rasa processes); CPU measured around the run."""
+    gateway channel ("rasa", customers spread over the Rasa processes); CPU measured around the run. Customers
+    arrive over the first interval, each just before its first message (`arrive_at_once`: all connect and say
+    hello at the start, a flood of new conversations before the first message)."""
     result = OpenLoopResult(path, customers, seconds)
     before = _cpu_snapshot(target)
+    own_before = time.process_time()
     rng = random.Random(customers)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                      timeout=aiohttp.ClientTimeout(total=120),
@@ -100,13 +104,16 @@ async def run_load(target: Target, path: str, customers: int, seconds: float, po
         for number in range(customers):
             texts = rng.sample(list(pool), 20)
             if path == "gateway":
-                jobs.append(_customer_over_socket(http, target.chat_url, texts, stop_at, result))
+                jobs.append(_customer_over_socket(http, target.chat_url, texts, stop_at, result,
+                                                  arrive_at_once=arrive_at_once))
             else:
                 url = target.rasa_urls[number % len(target.rasa_urls)] + WEBHOOK_PATH
                 jobs.append(_customer_to_rasa(http, url, f"bench-{uuid.uuid4().hex[:10]}", texts, stop_at, result))
         await asyncio.gather(*jobs)
     after = _cpu_snapshot(target)
     result.cpu_seconds = {name: after[name] - before.get(name, 0.0) for name in after}
+    # the customers run on the same two cores: what they take is not the product's, but it is not free either
+    result.load_cpu_seconds = time.process_time() - own_before
     return result
 
 
@@ -117,14 +124,16 @@ def _line(setup: str, result: OpenLoopResult) -> str:
     cpu = ", ".join(f"{name} {1000 * value / result.replies:.1f}" for name, value in result.cpu_seconds.items()
                     if value > 0)
     total = 1000 * sum(result.cpu_seconds.values()) / result.replies
+    load = 1000 * result.load_cpu_seconds / result.replies
     offered = result.customers / INTERVAL_SECONDS
     return (f"{setup:>7} {result.path:>7} {result.customers:>4} customers ({offered:.0f}/s): "
             f"{rate:5.1f} replies/s, p50 {percentile(result.latencies_ms, 0.5):6.0f} ms, "
             f"p95 {percentile(result.latencies_ms, 0.95):6.0f} ms, {result.failures} failed; "
-            f"CPU ms per reply: {cpu}; all {total:.1f}")
+            f"CPU ms per reply: {cpu}; all {total:.1f} (the customers' own {load:.1f})")
 
 
-async def _measure(setup: str, target: Target, counts: Sequence[int], seconds: float) -> List[OpenLoopResult]:
+async def _measure(setup: str, target: Target, counts: Sequence[int], seconds: float,
+                   arrive_at_once: bool = False) -> List[OpenLoopResult]:
     pool = bot_questions()
     for path in ("rasa", "gateway"):  # warm caches, connections and Rasa's first turns
         await run_load(target, path, 20, 8, pool)
@@ -132,7 +141,7 @@ async def _measure(setup: str, target: Target, counts: Sequence[int], seconds: f
     results = []
     for customers in counts:
         for path in ("rasa", "gateway"):
-            result = await run_load(target, path, customers, seconds, pool)
+            result = await run_load(target, path, customers, seconds, pool, arrive_at_once)
             print(_line(setup, result), flush=True)
             results.append(result)
     return results
@@ -153,7 +162,7 @@ async def _recovery(stack, name: str) -> float:
         async with aiohttp.ClientSession(headers={"Origin": stack.public_url}) as http:
             try:
                 await _customer_over_socket(http, stack.public_url.replace("http", "ws") + "/chat/socket", texts,
-                                            stop_at, result, acked)
+                                            stop_at, result, acked, arrive_at_once=True)
             except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError):
                 pass  # a killed gateway's socket: what it acknowledged is counted below
 
@@ -190,6 +199,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--setups", nargs="+", choices=["single", "scaled"], default=["single", "scaled"])
     parser.add_argument("--no-recovery", action="store_true", help="skip the kill -9 recovery times")
+    parser.add_argument("--arrive-at-once", action="store_true",
+                        help="every customer connects at the start (a flood of new conversations) instead of "
+                             "just before its first message")
     args = parser.parse_args(argv)
     model = project_path(load_settings()["rasa"]["model"])
     if not model.exists():
@@ -202,7 +214,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 running_stack(model, Path(work), LOAD_ENV, quiet=True) as stack:
             target = Target("single", stack.gateway_url.replace("http", "ws") + "/chat/socket", stack.gateway_url,
                             [stack.rasa_url], {name: s.process.pid for name, s in stack.services.items()})
-            everything["single"] = asyncio.run(_measure("single", target, args.customers, args.seconds))
+            everything["single"] = asyncio.run(_measure("single", target, args.customers, args.seconds,
+                                                         args.arrive_at_once))
             memory = {name: peak_memory_mb(s.process.pid) for name, s in stack.services.items()}
         print("single peak memory (VmHWM): " + ", ".join(f"{n} {mb:.0f} MiB" for n, mb in memory.items()))
     if "scaled" in args.setups:
@@ -212,7 +225,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             time.sleep(20)  # Rasa warms up for a while after it first answers
             target = Target("scaled", stack.public_url.replace("http", "ws") + "/chat/socket", stack.public_url,
                             stack.rasa_urls, {name: s.process.pid for name, s in stack.services.items()})
-            everything["scaled"] = asyncio.run(_measure("scaled", target, args.customers, args.seconds))
+            everything["scaled"] = asyncio.run(_measure("scaled", target, args.customers, args.seconds,
+                                                         args.arrive_at_once))
             memory = {name: peak_memory_mb(s.process.pid) for name, s in stack.services.items()}
             print("scaled peak memory (VmHWM): " + ", ".join(f"{n} {mb:.0f} MiB" for n, mb in memory.items()))
             if not args.no_recovery:

@@ -8,6 +8,9 @@ each message, counts the stored events again before each save, and writes throug
   other process has stored events for the conversation since (the newest event's id): any difference, or a
   tracker changed in memory without being saved (a turn that failed half way), reads the database again;
 - a save appends only the events this process has not stored yet, in one INSERT, without counting first;
+- a conversation read from the database is read with Rasa's query for its latest session written once as Core
+  statements (on PostgreSQL prepared, core/driver_sql.py); a new conversation (the read found nothing) is saved
+  at once without counting its events, as Rasa creates its tracker right after the read, under its lock;
 - on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
   one waits for PostgreSQL; each statement is its own transaction (autocommit: the check is one SELECT, a save
   one INSERT and the SELECT of the newest id), and no connection is pinged before use: a statement that finds
@@ -33,10 +36,11 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
@@ -50,6 +54,11 @@ T = TypeVar("T")
 DEFAULT_CACHE_SIZE = 5000
 # and for how long after its last message (a customer who has not written for half an hour has usually left)
 DEFAULT_CACHE_IDLE_SECONDS = 1800.0
+# a conversation found to have no events is taken to have none when a tracker for it is saved this soon after
+# (Rasa creates and saves the new tracker at once, under the conversation's lock), instead of counting again
+ABSENT_TRUST_SECONDS = 10.0
+# conversations remembered as having no events, at most (each is removed by the save that follows its read)
+ABSENT_LIMIT = 10000
 
 
 @dataclass
@@ -83,6 +92,10 @@ _INSERT_EVENTS_SQL = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES "
 
 def _first_value(row: Any) -> Any:
     return row[0]
+
+
+def _row(row: Any) -> Any:
+    return row
 
 
 # the per-turn check (how many events a conversation has) reads only this index; declared on Rasa's table,
@@ -132,6 +145,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             logger.info("the events index was made by another Rasa process")
         self._insert = table.insert()
         self._newest = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sa.bindparam("s"))
+        # Rasa's `_event_query` for the latest session (the events from the newest session start's timestamp on,
+        # or all when none started), written once as Core statements: the ORM query cost more CPU than the
+        # database did, on every new conversation and every tracker not kept here
+        started = sa.select(sa.func.max(table.c.timestamp)).where(
+            table.c.sender_id == sa.bindparam("s"), table.c.type_name == SessionStarted.type_name).scalar_subquery()
+        in_session = sa.and_(table.c.sender_id == sa.bindparam("s"),
+                             sa.or_(table.c.timestamp >= started, started.is_(None)))
+        self._session_events = sa.select(table.c.id, table.c.data).where(in_session).order_by(table.c.id)
+        self._session_count = sa.select(sa.func.count()).select_from(table).where(in_session)
+        # conversations a retrieve found without events, and when (the store's clock)
+        self._absent: OrderedDict[str, float] = OrderedDict()
         # on PostgreSQL the check and the save go straight to the driver, one round trip each (core/driver_sql.py)
         self._driver = None if self.engine.dialect.name == "sqlite" else DriverConnections(self.engine)
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
@@ -192,12 +216,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                     self._forget_old(kept.used)
                 return kept.tracker
         # not kept, changed by another process, or changed here without a save: the database decides
-        with self.session_scope() as session:
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-            events = [json.loads(row.data) for row in rows]
+        rows = self._session_rows(sender_id)
+        events = [json.loads(row.data) for row in rows]
         if not events or not self.domain:
             with self._kept_lock:
                 self._kept.pop(sender_id, None)
+                if not events:
+                    self._absent[sender_id] = self.clock()
+                    self._absent.move_to_end(sender_id)
+                    while len(self._absent) > ABSENT_LIMIT:
+                        self._absent.popitem(last=False)
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         # the newest row of the conversation is the newest of its latest session, read in the same query
@@ -215,12 +243,15 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         if again:
             # the first attempt's insert may have reached the database before the connection dropped
             kept = None
+        with self._kept_lock:
+            absent_since = self._absent.pop(sender_id, None)
         if kept is not None and kept.tracker is tracker:
             stored = kept.stored_events
+        elif not again and absent_since is not None and self.clock() - absent_since <= ABSENT_TRUST_SECONDS:
+            stored = 0  # a new conversation, read a moment ago: Rasa's tracker for it, created just now
         else:
-            # a tracker this process did not hand out (a new conversation, the HTTP API): count as Rasa does
-            with self.session_scope() as session:
-                stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            # a tracker this process did not hand out (the HTTP API, a conversation read long ago): count as Rasa
+            stored = self._session_event_count(sender_id)
         rows = [event_row(sender_id, event) for event in itertools.islice(tracker.events, stored, None)]
         if not rows:
             last_id = kept.last_id if kept is not None and kept.tracker is tracker else \
@@ -239,8 +270,23 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 last_id = self._newest_id(connection, sender_id)
         self._keep(sender_id, tracker, len(tracker.events), last_id)
 
+    def _session_rows(self, sender_id: str) -> List[Any]:
+        """The id and JSON of every event of the conversation's latest session, oldest first."""
+        if self._driver is not None:
+            return self._driver.read_all(Read(self._session_events, {"s": sender_id}, _row))
+        with self.engine.connect() as connection:
+            return list(connection.execute(self._session_events, {"s": sender_id}).all())
+
+    def _session_event_count(self, sender_id: str) -> int:
+        """How many events of the conversation's latest session are stored."""
+        if self._driver is not None:
+            return int(self._driver.read(Read(self._session_count, {"s": sender_id}, _first_value)) or 0)
+        with self.engine.connect() as connection:
+            return int(connection.execute(self._session_count, {"s": sender_id}).scalar() or 0)
+
     def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, last_id: int) -> None:
         with self._kept_lock:
+            self._absent.pop(sender_id, None)
             now = self.clock()
             self._kept[sender_id] = _Kept(tracker, stored_events, last_id, now)
             self._kept.move_to_end(sender_id)

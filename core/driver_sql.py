@@ -226,9 +226,15 @@ class DriverConnections:
             row = cursor.fetchone()
             if row is None:
                 return None
-            if compiled.row_type is None:
-                compiled.row_type = namedtuple("Row", [column[0] for column in cursor.description])  # type: ignore[misc]
-            return read.convert(compiled.row_type(*row))
+            return read.convert(_row_type(compiled, cursor)(*row))
+
+    def read_all(self, read: Read) -> List[Any]:
+        """Every row of `read`'s query, each converted, in one round trip."""
+        compiled = self._compile(read)
+        with self._cursor([compiled.sql], {**compiled.defaults, **read.parameters}) as cursor:
+            rows = cursor.fetchall()
+            row_type = _row_type(compiled, cursor)
+        return [read.convert(row_type(*row)) for row in rows]
 
     def _compile(self, read: Read) -> _Compiled:
         found = self._compiled.get(read.statement)
@@ -264,6 +270,13 @@ def _preparable(statement: str, name: str) -> Optional[_Preparable]:
     prepare = f"PREPARE {name} AS {_PARAMETER.sub(positional, statement)}".replace("%%", "%")
     arguments = ", ".join(f"%({parameter})s" for parameter in numbers)
     return _Preparable(name, prepare, f"EXECUTE {name}({arguments})" if numbers else f"EXECUTE {name}")
+
+
+def _row_type(compiled: _Compiled, cursor: Any) -> type:
+    # rows by column name, as SQLAlchemy's are: made once per statement from the first cursor that ran it
+    if compiled.row_type is None:
+        compiled.row_type = namedtuple("Row", [column[0] for column in cursor.description])  # type: ignore[misc]
+    return compiled.row_type
 
 
 def _close_all(connections: List[_Connection]) -> None:

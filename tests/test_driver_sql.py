@@ -56,6 +56,19 @@ def test_the_statements_of_one_execute_are_one_transaction_and_a_unique_key_is_s
     assert _backends(engine) == []
 
 
+def test_every_row_of_a_read_comes_back_converted_in_order_in_one_round_trip(engine):
+    driver = DriverConnections(engine)
+    driver.execute("INSERT INTO things (id, kind) VALUES (1, 'a'), (2, 'c'), (3, 'b'), (4, 'a')", {})
+    of_kinds = sa.select(things.c.id, things.c.kind).where(things.c.kind.in_(["a", "b"]),
+                                                            things.c.id >= sa.bindparam("from")).order_by(things.c.id)
+    trips = driver.round_trips
+    assert driver.read_all(Read(of_kinds, {"from": 2}, lambda row: (row.id, row.kind))) == [(3, "b"), (4, "a")]
+    assert driver.round_trips - trips == 1
+    assert driver.read_all(Read(of_kinds, {"from": 9}, lambda row: row.id)) == []
+    assert driver.read_all(Read(of_kinds, {"from": 0}, lambda row: row.id)) == [1, 3, 4]
+    driver.close()
+
+
 def test_a_read_after_a_write_sees_it_and_comes_back_converted(engine):
     driver = DriverConnections(engine)
     read = Read(_KIND_OF, {"id": 5}, lambda row: (row.id, row.kind, row.data))

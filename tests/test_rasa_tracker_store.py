@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_endpoints import tracker_store_endpoint
 from bot.rasa_tracker_store import CachedSQLTrackerStore
@@ -124,6 +125,57 @@ async def test_only_the_latest_session_is_handed_out(store_url):
     fresh = await open_store(store_url).retrieve("c5")
     assert isinstance(fresh.events[0], SessionStarted) and len(fresh.events) == 2
     assert event_rows(store, "c5") == 9
+
+
+async def test_the_latest_session_and_its_count_are_those_of_rasas_own_query(store_url):
+    store = open_store(store_url)
+    tracker = await store.get_or_create_tracker("q1")
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    for number in (2, 3):  # two more sessions, each with a turn
+        tracker.update(ActionExecuted("action_session_start"))
+        tracker.update(SessionStarted())
+        tracker.update(ActionExecuted("action_listen"))
+        turn(tracker, "还是没到", number)
+        await store.save(tracker)
+    await open_store(store_url).get_or_create_tracker("q2")  # a conversation without a session start
+    # the last session: its start, listening, one turn; the other conversation: its one event; none
+    for sender, expected in (("q1", 7), ("q2", 1), ("nobody", 0)):
+        with store.session_scope() as session:
+            theirs = store._event_query(session, sender, fetch_events_from_all_sessions=False).all()
+            their_count = store._event_query(session, sender, fetch_events_from_all_sessions=False).count()
+        ours = store._session_rows(sender)
+        assert [(row.id, row.data) for row in ours] == [(row.id, row.data) for row in theirs]
+        assert store._session_event_count(sender) == their_count == len(ours) == expected
+
+
+async def test_a_new_conversation_is_saved_without_counting_its_events(store_url):
+    store = open_store(store_url)
+    counted = []
+    count = store._session_event_count
+    store._session_event_count = lambda sender: counted.append(sender) or count(sender)
+    tracker = await store.get_or_create_tracker("n1")  # found nothing, created and saved at once
+    turn(tracker, "退款多久到账", 1)
+    await store.save(tracker)
+    assert counted == [] and event_rows(store, "n1") == len(tracker.events) == 6
+    assert await open_store(store_url).retrieve("n1") is not None
+
+
+async def test_a_tracker_saved_long_after_its_conversation_was_found_empty_is_counted_first(store_url):
+    now = [1000.0]
+    store = open_store_with(store_url, clock=lambda: now[0])
+    elsewhere = open_store(store_url)
+    assert await store.retrieve("n2") is None
+    # meanwhile another process starts the conversation
+    theirs = await elsewhere.get_or_create_tracker("n2")
+    turn(theirs, "退款多久到账", 1)
+    await elsewhere.save(theirs)
+    now[0] += 60
+    # a tracker this store did not hand out (as Rasa's HTTP API saves one): counted, so nothing is stored twice
+    copy = DialogueStateTracker.from_dict("n2", [e.as_dict() for e in theirs.events], DOMAIN.slots)
+    turn(copy, "还是没到", 2)
+    await store.save(copy)
+    assert event_rows(store, "n2") == 11
 
 
 def test_a_bad_tracker_store_url_names_the_setting():

@@ -111,7 +111,8 @@ class ChatService:
                 await self.hub.add_resume_token(session_id, given)
             if any((known or {}).get(key) != value for key, value in metadata.items()):
                 await self.hub.update_metadata(session_id, metadata)
-        history = await self.hub.history(session_id, hello.last_seq)
+        # a conversation started by this hello has no history, live state or ticket yet: nothing to read
+        history = await self.hub.history(session_id, hello.last_seq) if resumed else []
         return Welcome(session_id, resumed, history, self.max_length, given)
 
     async def check_resume_token(self, session_id: str, resume_token: Optional[str]) -> None:
@@ -191,6 +192,19 @@ class ChatService:
     async def state_frames(self, session_id: str) -> List[Dict[str, Any]]:
         """The handoff state a (re)connecting client must be shown."""
         return await self.notices.state_frames(session_id)
+
+    async def resumed_frames(self, welcome: Welcome) -> List[Dict[str, Any]]:
+        """What a client that resumed a conversation is shown after the welcome and the history: the bot's
+        notice and typing dots, then the handoff state. None for a conversation the hello started."""
+        if not welcome.resumed:
+            return []
+        frames: List[Dict[str, Any]] = []
+        live = await self.hub.current_live(welcome.session_id)
+        if live.notice:
+            frames.append({"type": "notice", **live.notice})
+        if live.typing:
+            frames.append({"type": "typing", "on": True})
+        return frames + await self.state_frames(welcome.session_id)
 
     async def control(self, session_id: str, frame: Dict[str, Any], address: Optional[str] = None) -> None:
         """The handoff frames a customer may send: cancel_handoff, rating, leave_message (counted against the

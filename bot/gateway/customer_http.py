@@ -86,6 +86,9 @@ async def hello(request: web.Request) -> web.Response:
         welcome = await request.config_dict[SERVICE].hello(parse_hello(await _body(request)), client_address(request))
     except ProtocolError as error:
         return _error(error)
+    if not welcome.resumed:
+        # started by this hello: no live state or handoff state to read yet
+        return _json({**welcome.to_frame(), "messages": [], "notice": None, "typing": False, "frames": []})
     live = await request.config_dict[HUB].current_live(welcome.session_id)
     return _json(
         {

@@ -73,12 +73,7 @@ async def customer_socket(request: web.Request) -> web.WebSocketResponse:
                     outbox.put_nowait(welcome.to_frame())
                     for message in welcome.history:
                         outbox.put_nowait(message.to_frame())
-                    live = await hub.current_live(session_id)
-                    if live.notice:
-                        outbox.put_nowait({"type": "notice", **live.notice})
-                    if live.typing:
-                        outbox.put_nowait({"type": "typing", "on": True})
-                    for state in await service.state_frames(session_id):
+                    for state in await service.resumed_frames(welcome):
                         outbox.put_nowait(state)
                 elif kind == "message":
                     if session_id is None:

@@ -245,3 +245,32 @@ async def test_an_oversized_frame_is_refused_and_a_huge_one_closes_only_that_soc
     other, _ = await open_conversation(client)
     await other.send_json({"type": "ping"})
     assert (await receive_until(other, lambda f: f["type"] == "pong"))
+
+
+async def test_a_conversation_the_hello_starts_reads_no_history_or_state_and_a_resumed_one_does(client):
+    from bot.gateway.keys import HUB, SERVICE
+
+    hub, service = client.server.app[HUB], client.server.app[SERVICE]
+    reads = []
+    for owner, name in ((hub, "history"), (hub, "current_live"), (service, "state_frames")):
+        original = getattr(owner, name)
+
+        async def counted(*args, _original=original, _name=name, **kwargs):
+            reads.append(_name)
+            return await _original(*args, **kwargs)
+
+        setattr(owner, name, counted)
+    ws, welcome = await open_conversation(client)
+    response = await client.post("/chat/api/hello", json={})
+    started = await response.json()
+    assert response.status == 200 and started["resumed"] is False
+    assert (started["messages"], started["frames"], started["notice"], started["typing"]) == ([], [], None, False)
+    assert reads == [], "a conversation started by the hello has nothing to read back"
+    # what a new conversation sends first still arrives: the welcome, then the first answer
+    await ws.send_json({"type": "message", "client_id": "n1", "text": "退款多久到账"})
+    assert bot_text(await receive_until(ws, is_bot_message)) == ["收到：退款多久到账"]
+    again = await client.ws_connect("/chat/socket")
+    await again.send_json({"type": "hello", **resuming(welcome), "last_seq": 0})
+    frames = await receive_until(again, lambda f: f["type"] == "message" and f["seq"] == 2)
+    assert frames[0]["resumed"] is True and [f["text"] for f in frames[1:]] == ["退款多久到账", "收到：退款多久到账"]
+    assert {"history", "current_live", "state_frames"} <= set(reads)
