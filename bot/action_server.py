@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Any
 
+from core.collector import settle_after_start
+
 
 def without_cors_unless_asked(configure_cors: Any) -> Any:
     """`configure_cors(app, origins)` that leaves the app alone when no origin is allowed: the middleware would
@@ -22,6 +24,22 @@ def without_cors_unless_asked(configure_cors: Any) -> Any:
     return configure
 
 
+def settled_once_started(create_app: Any) -> Any:
+    """rasa-sdk's `create_app`, whose app settles the garbage collector once it serves (core/collector.py): the
+    actions and the shop's data are loaded by then."""
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+        app.register_listener(_settle, "after_server_start")
+        return app
+
+    return create
+
+
+async def _settle(_app: Any, _loop: Any = None) -> None:
+    settle_after_start()
+
+
 def main() -> None:
     """Runs rasa-sdk's action server through Rasa's command line, lightened as the module says."""
     # Sanic reads SANIC_* variables into its configuration; an operator may still set it to True
@@ -29,6 +47,7 @@ def main() -> None:
     import rasa_sdk.endpoint
 
     rasa_sdk.endpoint.configure_cors = without_cors_unless_asked(rasa_sdk.endpoint.configure_cors)
+    rasa_sdk.endpoint.create_app = settled_once_started(rasa_sdk.endpoint.create_app)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", "run", "actions", *sys.argv[1:]]

@@ -1,10 +1,12 @@
 """`python -m bot.rasa_server run ...`: Rasa's own command line (`rasa run ...`), with the per-message work
-Rasa repeats without need taken out first (bot/rasa_speedups.py)."""
+Rasa repeats without need taken out first (bot/rasa_speedups.py), and the garbage collector settled once the model
+is loaded (core/collector.py)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from core.settings import settings
 
@@ -19,11 +21,26 @@ os.environ.setdefault("TICKET_LOCK_LIFETIME",
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bot import rasa_speedups  # noqa: E402
+from core.collector import settle_after_start  # noqa: E402
+
+
+def settled_after_loading(load_agent_on_start: Any) -> Any:
+    """Rasa's `load_agent_on_start` listener, followed by `settle_after_start` once the model is loaded."""
+
+    async def load(*args: Any, **kwargs: Any) -> Any:
+        agent = await load_agent_on_start(*args, **kwargs)
+        settle_after_start()
+        return agent
+
+    return load
 
 
 def main() -> None:
     """Runs Rasa's command line with the speed-ups installed."""
     rasa_speedups.install()
+    import rasa.core.run
+
+    rasa.core.run.load_agent_on_start = settled_after_loading(rasa.core.run.load_agent_on_start)
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -210,6 +210,12 @@ class DriverConnections:
         with self._cursor([sql], parameters) as cursor:
             return cursor.rowcount
 
+    def execute_all(self, statements: List[str], parameters: Mapping[str, Any], repeat_on_drop: bool = True) -> None:
+        """Runs `statements` (each prepared on its own) in one round trip and one transaction. With `repeat_on_drop`
+        False, a write that finds its connection dropped is not tried again: the error says `connection_invalidated`."""
+        with self._cursor(statements, parameters, repeat_on_drop):
+            pass
+
     def read(self, read: Read) -> Optional[Any]:
         """`read`'s converted first row, or None."""
         return self.write_and_read("", {}, read)

@@ -14,6 +14,7 @@ from aiohttp import web  # noqa: E402 - after the TensorFlow guard
 
 from bot.gateway.app import create_app  # noqa: E402
 from bot.gateway.config import GatewayConfig  # noqa: E402
+from core.collector import settle_after_start  # noqa: E402
 
 
 def main() -> None:
@@ -24,7 +25,15 @@ def main() -> None:
     # uvloop (which Rasa's Sanic already installs): its sockets and its wake-ups from the database
     # thread cost a fraction of asyncio's own loop's (docs/benchmarks.md, "CPU per reply")
     uvloop.install()
-    web.run_app(create_app(config), host=config.host, port=config.port, print=None)
+    app = create_app(config)
+    app.on_startup.append(settle_once_warm)
+    web.run_app(app, host=config.host, port=config.port, print=None)
+
+
+async def settle_once_warm(app: web.Application) -> None:
+    """Settles the garbage collector (core/collector.py) once the start-up's warm-up has loaded spaCy and
+    jieba: what start-up loaded stays for the process's life."""
+    app["warm_up"].add_done_callback(lambda _done: settle_after_start())
 
 
 if __name__ == "__main__":

@@ -207,6 +207,16 @@ def _row_to_message(row: Any) -> Message:
     )
 
 
+_CREATE_CONVERSATION_SQL = (
+    "INSERT INTO conversations (id, customer_id, tier, shop_metadata, created_at, updated_at) "
+    "VALUES (%(c_id)s, %(c_customer)s, %(c_tier)s, %(c_metadata)s::json, %(c_at)s::timestamptz, %(c_at)s::timestamptz)"
+)
+_FIRST_TOKEN_SQL = (
+    "INSERT INTO resume_tokens (token_hash, conversation_id, created_at) "
+    "VALUES (%(c_token)s, %(c_id)s, %(c_at)s::timestamptz)"
+)
+
+
 def _driver_values(rows: List[Dict[str, Any]]) -> Tuple[str, Dict[str, Any]]:
     # the driver takes JSON as text
     return driver_values([{**row, "extra": _json(row["extra"])} for row in rows], _COLUMNS, "m", _CASTS)
@@ -266,6 +276,16 @@ class ConversationStore:
         customer's credential is the resume token whose hash, when given, is stored with it (resume_tokens.py)."""
         conversation_id = secrets.token_urlsafe(18)
         now = _now()
+        if self._driver is not None:
+            # one round trip: the conversation and its first token (a new conversation has no older tokens to
+            # trim); not repeated on a dropped connection (the first try may have stored it): the hello fails
+            # and the customer's widget says hello again
+            statements = [_CREATE_CONVERSATION_SQL] + ([_FIRST_TOKEN_SQL] if resume_token_hash else [])
+            self._driver.execute_all(statements, {
+                "c_id": conversation_id, "c_customer": shop_metadata.get("customer_id"),
+                "c_tier": shop_metadata.get("tier"), "c_metadata": _json(shop_metadata), "c_at": now,
+                "c_token": resume_token_hash}, repeat_on_drop=False)
+            return conversation_id
         with self.engine.begin() as connection:
             connection.execute(
                 conversations.insert().values(

@@ -217,3 +217,37 @@ def test_on_postgresql_a_turn_is_two_round_trips_on_the_driver_of_prepared_state
         assert [m.text for m in store.history(conversation)] == ["你好", *turn, *turn]
         store.close()
         engine.dispose()
+
+
+def test_on_postgresql_a_new_conversation_and_its_token_are_one_round_trip_and_read_back_as_stored():
+    from sqlalchemy import event, select
+
+    from bot.gateway import resume_tokens
+    from tests.conftest import postgres_schema
+
+    with postgres_schema() as url:
+        engine = create_database_engine(url)
+        upgrade_schema(engine)
+        store = ConversationStore(engine)
+        through_sqlalchemy = []
+        event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+        metadata = {"customer_id": "C7", "tier": "gold", "page_url": "https://shop.example.com/p/商品"}
+        for number in (1, 2):
+            trips = store._driver.round_trips
+            conversation = store.create_conversation(metadata, f"{number:064x}")
+            assert store._driver.round_trips - trips == 1 and through_sqlalchemy == []
+        without_token = store.create_conversation({})
+        through_sqlalchemy.clear()
+        assert store.conversation_metadata(conversation) == metadata
+        assert store.conversation_metadata(without_token) == {}
+        assert store.conversation_of_token(f"{2:064x}") == conversation
+        assert store.latest_conversation_of("C7") == conversation
+        with engine.connect() as connection:
+            assert connection.execute(select(resume_tokens.resume_tokens.c.token_hash).where(
+                resume_tokens.resume_tokens.c.conversation_id == without_token)).all() == []
+        # a verified customer's second device: the token is added, the oldest trimmed, as before
+        for number in range(3, 3 + resume_tokens.TOKENS_PER_CONVERSATION + 1):
+            store.add_resume_token(conversation, f"{number:064x}")
+        assert store.conversation_of_token(f"{2:064x}") is None
+        store.close()
+        engine.dispose()
