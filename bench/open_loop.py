@@ -2,7 +2,8 @@
 WebSocket and, in the same run, straight to Rasa's gateway channel; with each process's CPU per reply.
 
 Open loop means a customer sends on schedule whether or not the last reply has come, as real customers
-do; a saturated server shows up as growing latency instead of a politely slower load. Every process's
+do; a saturated server shows up as growing latency instead of a politely slower load. A customer arrives (connects
+and says hello) at a random moment of the first interval and sends its first message at once. Every process's
 CPU time (user + system, read from /proc before and after each run) is divided by the replies of that
 run, which gives the CPU per reply of the action server, Rasa and the gateway.
 

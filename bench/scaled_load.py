@@ -1,11 +1,14 @@
 """The scaled setup against the single-process default, in one run: open-loop load through nginx and the
 gateways, beside straight-to-Rasa; CPU per reply and peak memory of every process (PostgreSQL and Redis
-included); and the time to recover from a kill -9 of each kind of process.
+included), and the customers' own (they run in this process, on the same cores); and the time to recover from a
+kill -9 of each kind of process. Customers arrive over the first five seconds, each just before its first message,
+as they would at a rush; `--arrive-at-once` connects them all at the start instead (500 new conversations in a
+second, then the messages).
 
 Run: `make bench` (all) or `PYTHONPATH=. .venv/bin/python -m bench.scaled_load [--customers 200 400 500 520]
-[--seconds 60] [--setups single scaled] [--no-recovery]`. Needs this machine's PostgreSQL (TEST_POSTGRES_URL,
-default postgresql://postgres@127.0.0.1:5432/test; a schema of its own, dropped afterwards) and Redis
-(TEST_REDIS_URL, default redis://127.0.0.1:6379/0).
+[--seconds 60] [--setups single scaled] [--no-recovery] [--arrive-at-once]`. Needs this machine's PostgreSQL
+(TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a schema of its own, dropped afterwards) and
+Redis (TEST_REDIS_URL, default redis://127.0.0.1:6379/0).
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ each message, counts the stored events again before each save, and writes throug
   at once without counting its events, as Rasa creates its tracker right after the read, under its lock;
 - on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
   one waits for PostgreSQL; each statement is its own transaction (autocommit: the check is one SELECT, a save
-  one INSERT and the SELECT of the newest id), and no connection is pinged before use: a statement that finds
-  its connection dropped (PostgreSQL restarted) is tried once more on a new one, a save after counting again
-  what is stored, so nothing is written twice;
+  one INSERT and the SELECT of the newest id), and a turn's connections are not pinged before use: a statement
+  that finds its connection dropped (PostgreSQL restarted) is tried once more on a new one, a save after counting
+  again what is stored, so nothing is written twice (Rasa's own reads, the whole tracker for the HTTP API, go
+  through SQLAlchemy's pool, pinged);
 - the kept trackers are bounded: the `cache_size` most recently used, each for at most `cache_idle_seconds`
   after its last use (`rasa.tracker_cache_size`, `rasa.tracker_cache_idle_minutes`); a forgotten one is read
   back from the database on the conversation's next message.
@@ -130,10 +131,12 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             # every statement is a transaction of its own: BEGIN and COMMIT would be two more round trips each,
-            # and the lock store already keeps a conversation's turns apart. No ping before each use either (one
-            # more round trip): a dropped connection is noticed by the statement and tried again
-            # (_again_on_lost_connection)
-            self.engine = sa.create_engine(self.engine.url, isolation_level="AUTOCOMMIT",
+            # and the lock store already keeps a conversation's turns apart. A turn's statements go to the driver
+            # (below), which notices a dropped connection itself; this engine serves Rasa's own reads (the whole
+            # tracker for the HTTP API, the list of conversations), so its connections are pinged before use: after
+            # a database restart, a dropped one reaching Rasa's fail-safe store would make it keep every
+            # conversation in memory from then on
+            self.engine = sa.create_engine(self.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
                                            **create_engine_kwargs(self.engine.url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         table = self.SQLEvent.__table__

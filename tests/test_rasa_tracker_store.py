@@ -352,3 +352,16 @@ async def test_a_save_whose_connection_drops_after_the_insert_is_not_stored_twic
         assert event_rows(store, "rt3") == 11, "the second attempt counted what the first had stored"
         assert await store.retrieve("rt3") is tracker
         store.engine.dispose()
+
+
+async def test_after_postgresql_drops_the_connections_rasas_own_full_tracker_read_still_works():
+    # Rasa's fail-safe store falls back to memory for good on the first error of a read: the whole tracker (what
+    # Rasa's HTTP API reads) must survive a restart of the database too, though a turn never uses that pool
+    with postgres_schema() as url:
+        store, tracker = await one_turn_saved(url, "rt4")
+        full = await store.retrieve_full_tracker("rt4")  # Rasa's ORM read: a connection in SQLAlchemy's pool
+        assert full is not None and len(full.events) == len(tracker.events)
+        assert drop_idle_connections(url) >= 1
+        again = await store.retrieve_full_tracker("rt4")
+        assert again is not None and [e.as_dict() for e in again.events] == [e.as_dict() for e in tracker.events]
+        store.engine.dispose()
