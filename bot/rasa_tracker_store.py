@@ -10,7 +10,8 @@ each message, counts the stored events again before each save, and writes throug
 - a save appends only the events this process has not stored yet, in one INSERT, without counting first;
 - a conversation read from the database is read with Rasa's query for its latest session written once as Core
   statements (on PostgreSQL prepared, core/driver_sql.py); a new conversation (the read found nothing) is saved
-  at once without counting its events, as Rasa creates its tracker right after the read, under its lock;
+  at once without counting its events (`get_or_create_tracker`: Rasa creates it right after the read, under the
+  conversation's lock);
 - on a database server, the queries run in threads, so Rasa's event loop serves other conversations while
   one waits for PostgreSQL; each statement is its own transaction (autocommit: the check is one SELECT, a save
   one INSERT and the SELECT of the newest id), and a turn's connections are not pinged before use: a statement
@@ -41,7 +42,8 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.pool import QueuePool
@@ -55,11 +57,6 @@ T = TypeVar("T")
 DEFAULT_CACHE_SIZE = 5000
 # and for how long after its last message (a customer who has not written for half an hour has usually left)
 DEFAULT_CACHE_IDLE_SECONDS = 1800.0
-# a conversation found to have no events is taken to have none when a tracker for it is saved this soon after
-# (Rasa creates and saves the new tracker at once, under the conversation's lock), instead of counting again
-ABSENT_TRUST_SECONDS = 10.0
-# conversations remembered as having no events, at most (each is removed by the save that follows its read)
-ABSENT_LIMIT = 10000
 
 
 @dataclass
@@ -157,8 +154,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                              sa.or_(table.c.timestamp >= started, started.is_(None)))
         self._session_events = sa.select(table.c.id, table.c.data).where(in_session).order_by(table.c.id)
         self._session_count = sa.select(sa.func.count()).select_from(table).where(in_session)
-        # conversations a retrieve found without events, and when (the store's clock)
-        self._absent: OrderedDict[str, float] = OrderedDict()
         # on PostgreSQL the check and the save go straight to the driver, one round trip each (core/driver_sql.py)
         self._driver = None if self.engine.dialect.name == "sqlite" else DriverConnections(self.engine)
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
@@ -224,15 +219,26 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         if not events or not self.domain:
             with self._kept_lock:
                 self._kept.pop(sender_id, None)
-                if not events:
-                    self._absent[sender_id] = self.clock()
-                    self._absent.move_to_end(sender_id)
-                    while len(self._absent) > ABSENT_LIMIT:
-                        self._absent.popitem(last=False)
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         # the newest row of the conversation is the newest of its latest session, read in the same query
         self._keep(sender_id, tracker, len(tracker.events), rows[-1].id)
+        return tracker
+
+    async def get_or_create_tracker(self, sender_id: str, max_event_history: Optional[int] = None,
+                                    append_action_listen: bool = True) -> DialogueStateTracker:
+        """Rasa's: the conversation's tracker, or a new one saved at once (`create_tracker`'s steps), here without
+        counting the conversation's stored events first: the read just found none, under the conversation's lock."""
+        self.max_event_history = max_event_history
+        tracker = await self.retrieve(sender_id)
+        if tracker is not None or not self.domain:
+            # without a domain Rasa's read gives None whatever is stored: Rasa's own steps, counting
+            return tracker or await self.create_tracker(sender_id, append_action_listen)
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.stream_events(tracker)
+        await self._run(self._again_on_lost_connection, self._save_now, tracker, 0)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -240,18 +246,19 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         await self._run(self._again_on_lost_connection, self._save_now, tracker)
 
-    def _save_now(self, tracker: DialogueStateTracker, again: bool = False) -> None:
+    def _save_now(self, tracker: DialogueStateTracker, stored_before: Optional[int] = None,
+                  again: bool = False) -> None:
+        """`stored_before`: how many of the conversation's events are known to be stored (None: this store's
+        kept tracker says, or the database is asked)."""
         sender_id = tracker.sender_id
         kept = self._kept.get(sender_id)
         if again:
             # the first attempt's insert may have reached the database before the connection dropped
-            kept = None
-        with self._kept_lock:
-            absent_since = self._absent.pop(sender_id, None)
-        if kept is not None and kept.tracker is tracker:
+            kept, stored_before = None, None
+        if stored_before is not None:
+            stored = stored_before
+        elif kept is not None and kept.tracker is tracker:
             stored = kept.stored_events
-        elif not again and absent_since is not None and self.clock() - absent_since <= ABSENT_TRUST_SECONDS:
-            stored = 0  # a new conversation, read a moment ago: Rasa's tracker for it, created just now
         else:
             # a tracker this process did not hand out (the HTTP API, a conversation read long ago): count as Rasa
             stored = self._session_event_count(sender_id)
@@ -289,7 +296,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _keep(self, sender_id: str, tracker: DialogueStateTracker, stored_events: int, last_id: int) -> None:
         with self._kept_lock:
-            self._absent.pop(sender_id, None)
             now = self.clock()
             self._kept[sender_id] = _Kept(tracker, stored_events, last_id, now)
             self._kept.move_to_end(sender_id)

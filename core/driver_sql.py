@@ -28,7 +28,7 @@ import weakref
 from collections import deque, namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -205,16 +205,12 @@ class DriverConnections:
             raise DBAPIError.instance(sql, parameters, error, dbapi.Error, hide_parameters=self.engine.hide_parameters,
                                       connection_invalidated=dropped, dialect=self.engine.dialect) from error
 
-    def execute(self, sql: str, parameters: Mapping[str, Any]) -> int:
-        """Runs `sql` (one or more statements, one transaction) in one round trip; the rows the last changed."""
-        with self._cursor([sql], parameters) as cursor:
+    def execute(self, sql: Union[str, List[str]], parameters: Mapping[str, Any], repeat_on_drop: bool = True) -> int:
+        """Runs `sql` (one or more statements, one transaction; a list: each statement prepared on its own) in one
+        round trip; the rows the last changed. With `repeat_on_drop` False, a write that finds its connection
+        dropped is not tried again: the error says `connection_invalidated`."""
+        with self._cursor([sql] if isinstance(sql, str) else sql, parameters, repeat_on_drop) as cursor:
             return cursor.rowcount
-
-    def execute_all(self, statements: List[str], parameters: Mapping[str, Any], repeat_on_drop: bool = True) -> None:
-        """Runs `statements` (each prepared on its own) in one round trip and one transaction. With `repeat_on_drop`
-        False, a write that finds its connection dropped is not tried again: the error says `connection_invalidated`."""
-        with self._cursor(statements, parameters, repeat_on_drop):
-            pass
 
     def read(self, read: Read) -> Optional[Any]:
         """`read`'s converted first row, or None."""

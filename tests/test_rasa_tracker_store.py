@@ -155,22 +155,27 @@ async def test_a_new_conversation_is_saved_without_counting_its_events(store_url
     count = store._session_event_count
     store._session_event_count = lambda sender: counted.append(sender) or count(sender)
     tracker = await store.get_or_create_tracker("n1")  # found nothing, created and saved at once
+    theirs = await open_store(store_url, SQLTrackerStore).get_or_create_tracker("n1-rasa")
+    assert [e.as_dict() | {"timestamp": 0} for e in tracker.events] == \
+        [e.as_dict() | {"timestamp": 0} for e in theirs.events], "what Rasa's own store creates"
     turn(tracker, "退款多久到账", 1)
     await store.save(tracker)
     assert counted == [] and event_rows(store, "n1") == len(tracker.events) == 6
     assert await open_store(store_url).retrieve("n1") is not None
+    # a conversation without the initial listening (Rasa's tracker API asks so)
+    bare = await store.get_or_create_tracker("n3", append_action_listen=False)
+    assert len(bare.events) == 0
+    assert counted == [] and event_rows(store, "n3") == 0
 
 
-async def test_a_tracker_saved_long_after_its_conversation_was_found_empty_is_counted_first(store_url):
-    now = [1000.0]
-    store = open_store_with(store_url, clock=lambda: now[0])
-    elsewhere = open_store(store_url)
+async def test_a_tracker_saved_after_its_conversation_was_found_empty_but_not_created_here_is_counted_first(
+        store_url):
+    store, elsewhere = open_store(store_url), open_store(store_url)
     assert await store.retrieve("n2") is None
     # meanwhile another process starts the conversation
     theirs = await elsewhere.get_or_create_tracker("n2")
     turn(theirs, "退款多久到账", 1)
     await elsewhere.save(theirs)
-    now[0] += 60
     # a tracker this store did not hand out (as Rasa's HTTP API saves one): counted, so nothing is stored twice
     copy = DialogueStateTracker.from_dict("n2", [e.as_dict() for e in theirs.events], DOMAIN.slots)
     turn(copy, "还是没到", 2)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.gateway.json_input import MAX_SAFE_INTEGER, JsonInputError, read_json_object
 from bot.gateway.keys import CONFIG, HUB, SERVICE
+from bot.gateway.live_state import LiveState
 from bot.gateway.origins import origin_allowed
 from bot.gateway.parameters import bounded_float, bounded_int
 from bot.gateway.protocol import CONTROL_TYPES, TEXTS, ProtocolError, parse_hello, parse_message
@@ -86,17 +87,16 @@ async def hello(request: web.Request) -> web.Response:
         welcome = await request.config_dict[SERVICE].hello(parse_hello(await _body(request)), client_address(request))
     except ProtocolError as error:
         return _error(error)
-    if not welcome.resumed:
-        # started by this hello: no live state or handoff state to read yet
-        return _json({**welcome.to_frame(), "messages": [], "notice": None, "typing": False, "frames": []})
-    live = await request.config_dict[HUB].current_live(welcome.session_id)
+    # a conversation this hello started has no live state or handoff state to read yet
+    resumed = welcome.resumed
+    live = await request.config_dict[HUB].current_live(welcome.session_id) if resumed else LiveState()
     return _json(
         {
             **welcome.to_frame(),
             "messages": [m.to_frame() for m in welcome.history],
             "notice": live.notice,
             "typing": live.typing,
-            "frames": await request.config_dict[SERVICE].state_frames(welcome.session_id),
+            "frames": await request.config_dict[SERVICE].state_frames(welcome.session_id) if resumed else [],
         }
     )
 

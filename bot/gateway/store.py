@@ -281,7 +281,7 @@ class ConversationStore:
             # trim); not repeated on a dropped connection (the first try may have stored it): the hello fails
             # and the customer's widget says hello again
             statements = [_CREATE_CONVERSATION_SQL] + ([_FIRST_TOKEN_SQL] if resume_token_hash else [])
-            self._driver.execute_all(statements, {
+            self._driver.execute(statements, {
                 "c_id": conversation_id, "c_customer": shop_metadata.get("customer_id"),
                 "c_tier": shop_metadata.get("tier"), "c_metadata": _json(shop_metadata), "c_at": now,
                 "c_token": resume_token_hash}, repeat_on_drop=False)
